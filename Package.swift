@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+// SparseTuning: Sparse-Tuning (token sparsification + Dense Adapters) for Vision Transformers on the CPU.
+import PackageDescription
+
+let package = Package(
+    name: "SparseTuning",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "SparseTuning", targets: ["SparseTuning"]),
+        .executable(name: "sparse-tune", targets: ["sparse-tune"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+    ],
+    targets: [
+        // System libraries (Debian: libdnnl-dev, libjpeg62-turbo-dev, libpng-dev).
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
+        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG"),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng"),
+        .target(
+            name: "SparseTuning",
+            dependencies: [
+                "CDNNL", "CJPEG", "CPNG",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        .executableTarget(
+            name: "sparse-tune",
+            dependencies: [
+                "SparseTuning",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "SparseTuningTests",
+            dependencies: ["SparseTuning"],
+            exclude: ["Fixtures"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

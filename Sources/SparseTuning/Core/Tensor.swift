@@ -1,0 +1,59 @@
+// Tensor: an owned, 64-byte-aligned, row-major fp32 buffer with a shape. The one array type of the library.
+
+/// A dense row-major `Float` tensor that owns its storage.
+///
+/// Storage is 64-byte aligned (AVX-512 friendly) and zero-initialised. Tensors are reference types so
+/// large buffers are never copied implicitly; use ``copy()`` for an explicit copy.
+public final class Tensor: @unchecked Sendable {
+    /// Dimensions, outermost first.
+    public private(set) var shape: [Int]
+    /// Number of elements (product of `shape`).
+    public let count: Int
+    /// Raw storage, `count` floats.
+    public let data: UnsafeMutablePointer<Float>
+
+    /// A zero-filled tensor of the given shape.
+    public init(zeros shape: [Int]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
+        self.shape = shape
+        self.count = shape.reduce(1, *)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
+        raw.initializeMemory(as: Float.self, repeating: 0, count: max(count, 1))
+        self.data = raw.assumingMemoryBound(to: Float.self)
+    }
+
+    /// A tensor holding a copy of `values`; `values.count` must equal the product of `shape`.
+    public convenience init(shape: [Int], values: [Float]) {
+        self.init(zeros: shape)
+        precondition(values.count == count, "\(values.count) values for shape \(shape)")
+        values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: count) }
+    }
+
+    deinit { UnsafeMutableRawPointer(data).deallocate() }
+
+    /// The elements as a Swift array (copies).
+    public var values: [Float] { Array(UnsafeBufferPointer(start: data, count: count)) }
+
+    /// Reinterpret the same storage with a new shape of equal element count.
+    public func reshape(_ newShape: [Int]) {
+        precondition(newShape.reduce(1, *) == count, "cannot reshape \(shape) to \(newShape)")
+        shape = newShape
+    }
+
+    /// An independent copy.
+    public func copy() -> Tensor {
+        let t = Tensor(zeros: shape)
+        t.data.update(from: data, count: count)
+        return t
+    }
+
+    /// Element access by flat index.
+    public subscript(i: Int) -> Float {
+        get { data[i] }
+        set { data[i] = newValue }
+    }
+}
+
+extension Tensor: CustomStringConvertible {
+    public var description: String { "Tensor\(shape)" }
+}

@@ -1,0 +1,130 @@
+// Batched strided fp32 matrix multiply through oneDNN, with primitives cached per shape and optional pre-packed weights.
+import CDNNL
+import Foundation
+
+/// One matrix multiply `C = scale · A·B (+ bias) (+ C if accumulate)` over up to 4 dims (leading dims are batch
+/// dims, broadcast where 1). Strides are in elements, so views into larger buffers (heads inside a qkv row) need
+/// no copies. With `packedB` the B layout is left to oneDNN and B must be given in that packed layout.
+struct MatmulSpec: Hashable {
+    var aDims: [Int], aStrides: [Int]
+    var bDims: [Int], bStrides: [Int]
+    var cDims: [Int], cStrides: [Int]
+    var bias = false
+    var scale: Float = 1
+    var accumulate = false
+    var packedB = false
+}
+
+/// A created oneDNN matmul primitive with its memory objects; `run` binds pointers and executes synchronously.
+final class MatmulPrimitive: @unchecked Sendable {
+    let primitive: dnnl_primitive_t
+    let weightsDescriptor: dnnl_memory_desc_t
+    private let a, b, c: dnnl_memory_t
+    private let biasMemory: dnnl_memory_t?
+
+    init(_ spec: MatmulSpec) {
+        let dnnl = DNNL.shared
+        var aMD = DNNL.descriptor(dims: spec.aDims, strides: spec.aStrides)
+        var bMD = spec.packedB ? DNNL.anyDescriptor(dims: spec.bDims) : DNNL.descriptor(dims: spec.bDims, strides: spec.bStrides)
+        var cMD = DNNL.descriptor(dims: spec.cDims, strides: spec.cStrides)
+        var biasDims = [Int](repeating: 1, count: spec.cDims.count)
+        biasDims[biasDims.count - 1] = spec.cDims.last!
+        var biasMD = DNNL.descriptor(dims: biasDims, strides: DNNL.contiguousStrides(biasDims))
+        var desc = dnnl_matmul_desc_t()
+        let status = spec.bias ? dnnl_matmul_desc_init(&desc, &aMD, &bMD, &biasMD, &cMD)
+                               : dnnl_matmul_desc_init(&desc, &aMD, &bMD, nil, &cMD)
+        DNNL.check(status, "matmul_desc_init")
+
+        var attr: dnnl_primitive_attr_t?
+        DNNL.check(dnnl_primitive_attr_create(&attr), "primitive_attr_create")
+        defer { dnnl_primitive_attr_destroy(attr) }
+        if spec.scale != 1 {
+            var s = spec.scale
+            DNNL.check(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &s), "set_output_scales")
+        }
+        if spec.accumulate {
+            var po: dnnl_post_ops_t?
+            DNNL.check(dnnl_post_ops_create(&po), "post_ops_create")
+            defer { dnnl_post_ops_destroy(po) }
+            DNNL.check(dnnl_post_ops_append_sum(po, 1), "post_ops_append_sum")
+            DNNL.check(dnnl_primitive_attr_set_post_ops(attr, po), "set_post_ops")
+        }
+        var pd: dnnl_primitive_desc_t?
+        DNNL.check(withUnsafePointer(to: &desc) { dnnl_primitive_desc_create(&pd, $0, attr, dnnl.engine, nil) },
+                   "matmul primitive_desc_create \(spec)")
+        defer { dnnl_primitive_desc_destroy(pd) }
+        weightsDescriptor = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0)!.pointee
+        var p: dnnl_primitive_t?
+        DNNL.check(dnnl_primitive_create(&p, pd), "matmul primitive_create")
+        primitive = p!
+        a = dnnl.memory(aMD)
+        b = dnnl.memory(weightsDescriptor)
+        c = dnnl.memory(cMD)
+        biasMemory = spec.bias ? dnnl.memory(biasMD) : nil
+    }
+
+    func run(a aPtr: UnsafeRawPointer, b bPtr: UnsafeRawPointer, bias biasPtr: UnsafeRawPointer? = nil,
+             c cPtr: UnsafeMutableRawPointer) {
+        DNNL.set(a, aPtr)
+        DNNL.set(b, bPtr)
+        DNNL.set(c, cPtr)
+        var args = [dnnl_exec_arg_t(arg: DNNL.Arg.src, memory: a),
+                    dnnl_exec_arg_t(arg: DNNL.Arg.weights, memory: b),
+                    dnnl_exec_arg_t(arg: DNNL.Arg.dst, memory: c)]
+        if let biasMemory, let biasPtr {
+            DNNL.set(biasMemory, biasPtr)
+            args.append(dnnl_exec_arg_t(arg: DNNL.Arg.bias, memory: biasMemory))
+        }
+        let dnnl = DNNL.shared
+        DNNL.check(dnnl_primitive_execute(primitive, dnnl.stream, Int32(args.count), &args), "matmul execute")
+        DNNL.check(dnnl_stream_wait(dnnl.stream), "stream_wait")
+    }
+
+    deinit {
+        dnnl_primitive_destroy(primitive)
+        dnnl_memory_destroy(a); dnnl_memory_destroy(b); dnnl_memory_destroy(c)
+        if let biasMemory { dnnl_memory_destroy(biasMemory) }
+    }
+}
+
+/// Process-wide cache of matmul primitives keyed by their spec (creating one costs far more than running it).
+enum MatmulCache {
+    nonisolated(unsafe) private static var cache: [MatmulSpec: MatmulPrimitive] = [:]
+    private static let lock = NSLock()
+
+    static func primitive(_ spec: MatmulSpec) -> MatmulPrimitive {
+        lock.lock()
+        defer { lock.unlock() }
+        if let p = cache[spec] { return p }
+        let p = MatmulPrimitive(spec)
+        cache[spec] = p
+        return p
+    }
+}
+
+/// Plain row-major GEMM helpers over flat buffers.
+enum Matmul {
+    /// `c (M,N) [+]= a (M,K) · bᵀ` where `b` is (N,K) row-major, the PyTorch Linear weight layout.
+    static func abT(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+                    m: Int, n: Int, k: Int, accumulate: Bool = false) {
+        let spec = MatmulSpec(aDims: [m, k], aStrides: [k, 1], bDims: [k, n], bStrides: [1, k],
+                              cDims: [m, n], cStrides: [n, 1], accumulate: accumulate)
+        MatmulCache.primitive(spec).run(a: a, b: b, c: c)
+    }
+
+    /// `c (M,N) [+]= a (M,K) · b (K,N)`.
+    static func ab(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+                   m: Int, n: Int, k: Int, accumulate: Bool = false) {
+        let spec = MatmulSpec(aDims: [m, k], aStrides: [k, 1], bDims: [k, n], bStrides: [n, 1],
+                              cDims: [m, n], cStrides: [n, 1], accumulate: accumulate)
+        MatmulCache.primitive(spec).run(a: a, b: b, c: c)
+    }
+
+    /// `c (M,N) [+]= aᵀ · b` where `a` is (K,M) and `b` is (K,N) — the weight gradient dyᵀ·x.
+    static func aTb(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+                    m: Int, n: Int, k: Int, accumulate: Bool = false) {
+        let spec = MatmulSpec(aDims: [m, k], aStrides: [1, m], bDims: [k, n], bStrides: [n, 1],
+                              cDims: [m, n], cStrides: [n, 1], accumulate: accumulate)
+        MatmulCache.primitive(spec).run(a: a, b: b, c: c)
+    }
+}

@@ -1,0 +1,76 @@
+// Linear layer (PyTorch nn.Linear): y = x·Wᵀ + b through oneDNN, with frozen weights packed once per layout.
+import CDNNL
+
+/// `y = x·Wᵀ + b` with `weight` (out, in) and `bias` (out), the PyTorch layout and names.
+///
+/// Frozen weights are re-laid out once into oneDNN's preferred blocked format and reused for every call;
+/// call ``weightsChanged()`` after modifying `weight` in place so the packed copy is rebuilt.
+public final class Linear: @unchecked Sendable {
+    public let inFeatures: Int
+    public let outFeatures: Int
+    /// (out, in)
+    public let weight: Tensor
+    /// (out), or nil for a Linear without bias.
+    public let bias: Tensor?
+
+    private var packed: [(descriptor: dnnl_memory_desc_t, buffer: UnsafeMutableRawPointer)] = []
+
+    public init(inFeatures: Int, outFeatures: Int, bias: Bool = true) {
+        self.inFeatures = inFeatures
+        self.outFeatures = outFeatures
+        self.weight = Tensor(zeros: [outFeatures, inFeatures])
+        self.bias = bias ? Tensor(zeros: [outFeatures]) : nil
+    }
+
+    deinit { weightsChanged() }
+
+    /// Drops the packed copies of `weight`; the next call packs again.
+    public func weightsChanged() {
+        for p in packed { p.buffer.deallocate() }
+        packed.removeAll()
+    }
+
+    /// `y (rows, out) = x (rows, in)·Wᵀ + b`, or `y += …` with `accumulate` (a fused residual add).
+    func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+        let spec = MatmulSpec(aDims: [rows, inFeatures], aStrides: [inFeatures, 1],
+                              bDims: [inFeatures, outFeatures], bStrides: [1, inFeatures],
+                              cDims: [rows, outFeatures], cStrides: [outFeatures, 1],
+                              bias: bias != nil, accumulate: accumulate, packedB: true)
+        let prim = MatmulCache.primitive(spec)
+        prim.run(a: x, b: packedWeights(prim.weightsDescriptor), bias: bias?.data, c: y)
+    }
+
+    /// `dx (rows, in) (+)= dy (rows, out)·W` — the input gradient (frozen or trainable layer).
+    func backwardInput(_ dy: UnsafePointer<Float>, rows: Int, into dx: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+        Matmul.ab(dy, weight.data, dx, m: rows, n: inFeatures, k: outFeatures, accumulate: accumulate)
+    }
+
+    /// `dW (out, in) += dyᵀ·x`, `db (out) += Σ_rows dy` — only for trainable layers.
+    func backwardWeights(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, rows: Int,
+                         dWeight: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>?) {
+        Matmul.aTb(dy, x, dWeight, m: outFeatures, n: inFeatures, k: rows, accumulate: true)
+        if let dBias {
+            let n = outFeatures
+            parallelFor(n, minChunk: 16) { c0, c1 in
+                for r in 0..<rows {
+                    let g = dy + r * n
+                    for j in c0..<c1 { dBias[j] += g[j] }
+                }
+            }
+        }
+    }
+
+    private func packedWeights(_ descriptor: dnnl_memory_desc_t) -> UnsafeRawPointer {
+        var d = descriptor
+        for p in packed {
+            var pd = p.descriptor
+            if dnnl_memory_desc_equal(&pd, &d) != 0 { return UnsafeRawPointer(p.buffer) }
+        }
+        let size = dnnl_memory_desc_get_size(&d)
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(size, 64), alignment: 64)
+        let plain = DNNL.descriptor(dims: [inFeatures, outFeatures], strides: [1, inFeatures])
+        DNNL.shared.reorder(from: plain, weight.data, to: descriptor, buffer)
+        packed.append((descriptor, buffer))
+        return UnsafeRawPointer(buffer)
+    }
+}

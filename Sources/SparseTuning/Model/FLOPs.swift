@@ -1,0 +1,61 @@
+// FLOP counting with fvcore's rules (SPEC §9): one multiply-accumulate = one "FLOP", biases free, LayerNorm 5 per
+// element, softmax/GELU/adds/gathers free. Each block is counted at its own token counts.
+
+/// Multiply-accumulate counts by operator kind, as fvcore reports them.
+public struct FLOPBreakdown: Sendable, Equatable {
+    public var linear = 0
+    public var matmul = 0
+    public var conv = 0
+    public var layerNorm = 0
+    public var total: Int { linear + matmul + conv + layerNorm }
+
+    static func + (a: FLOPBreakdown, b: FLOPBreakdown) -> FLOPBreakdown {
+        FLOPBreakdown(linear: a.linear + b.linear, matmul: a.matmul + b.matmul,
+                      conv: a.conv + b.conv, layerNorm: a.layerNorm + b.layerNorm)
+    }
+}
+
+/// The count for one image through a model.
+public struct FLOPReport: Sendable {
+    /// Per block: tokens entering attention, tokens after the block's reduction, and that block's count.
+    public struct BlockCount: Sendable {
+        public var tokensIn: Int
+        public var tokensOut: Int
+        public var flops: FLOPBreakdown
+    }
+    public var embedding: FLOPBreakdown
+    public var blocks: [BlockCount]
+    /// Final norm and head.
+    public var head: FLOPBreakdown
+    public var total: FLOPBreakdown { blocks.reduce(embedding + head) { $0 + $1.flops } }
+    /// Total in GFLOPs (= GMACs, fvcore's convention).
+    public var gflops: Double { Double(total.total) / 1e9 }
+}
+
+public enum FLOPCounter {
+    /// Counts one image of `config.imageSize` through the dense model, or through one whose block `l` leaves
+    /// `tokensAfter[l]` tokens (attention and its projection run at the incoming count, LN2 and the MLP at the new).
+    /// `extraPerBlock(l, tokens)` adds per-block work such as adapters, counted at the block's outgoing tokens.
+    public static func count(_ config: ViTConfig, tokensAfter: [Int]? = nil,
+                             extraPerBlock: ((Int, Int) -> FLOPBreakdown)? = nil) -> FLOPReport {
+        let c = config.dim, m = config.mlpDim, g = config.grid, p = config.patch
+        var embedding = FLOPBreakdown()
+        embedding.conv = g * g * 3 * p * p * c
+        var blocks: [FLOPReport.BlockCount] = []
+        var n = config.tokens
+        for l in 0..<config.depth {
+            let out = tokensAfter?[l] ?? n
+            var f = FLOPBreakdown()
+            f.layerNorm = 5 * n * c + 5 * out * c
+            f.linear = n * 3 * c * c + n * c * c + out * 2 * c * m
+            f.matmul = 2 * n * n * c
+            if let extra = extraPerBlock { f = f + extra(l, out) }
+            blocks.append(.init(tokensIn: n, tokensOut: out, flops: f))
+            n = out
+        }
+        var head = FLOPBreakdown()
+        head.layerNorm = 5 * c * (config.pool == .token ? n : 1)
+        head.linear = c * config.classes
+        return FLOPReport(embedding: embedding, blocks: blocks, head: head)
+    }
+}

@@ -1,0 +1,180 @@
+// The Vision Transformer as timm's `VisionTransformer`: parameters named as timm's state_dict, loading with
+// validation, and the inference forward pass split as `forwardFeatures` / `forwardHead`.
+
+/// A ViT whose parameter names and shapes are timm's, so timm checkpoints load unchanged.
+public final class VisionTransformer: @unchecked Sendable {
+    public let config: ViTConfig
+    public let patchEmbed: PatchEmbed
+    /// (1, 1, C)
+    public let clsToken: Tensor
+    /// (1, 1 + gh·gw, C) at the grid `posEmbedGrid` it was trained for; resampled for other image sizes.
+    public private(set) var posEmbed: Tensor
+    public private(set) var posEmbedGrid: (h: Int, w: Int)
+    public let blocks: [Block]
+    /// Final LayerNorm: over all tokens before pooling (timm `norm`), or, with ``normAfterPooling``, over the pooled
+    /// vector (timm `fc_norm`, average pooling only).
+    public let norm: LayerNorm
+    /// True when the final norm is timm's `fc_norm` (applied after average pooling). Set by loading a checkpoint
+    /// that has `fc_norm.*` tensors; the default is `norm` before pooling.
+    public private(set) var normAfterPooling = false
+    /// Classifier, nil when `config.classes == 0`.
+    public let head: Linear?
+
+    /// Resample pos_embed for other grids with antialiased bicubic (timm's `resample_abs_pos_embed` default) or,
+    /// when false, PyTorch's plain bicubic (`antialias=False`).
+    public var posEmbedAntialias = true {
+        didSet { resampledPos = nil }
+    }
+
+    private var resampledPos: (grid: (h: Int, w: Int), tensor: Tensor)?
+    private var workspace: Workspace?
+
+    /// A model with timm-style random initialisation from `seed` (trunc-normal 0.02 weights, zero biases).
+    public init(config: ViTConfig, seed: UInt64 = 0) throws {
+        try config.validate()
+        self.config = config
+        let c = config.dim
+        patchEmbed = PatchEmbed(patch: config.patch, dim: c)
+        clsToken = Tensor(zeros: [1, 1, c])
+        posEmbedGrid = (config.grid, config.grid)
+        posEmbed = Tensor(zeros: [1, config.tokens, c])
+        blocks = (0..<config.depth).map { _ in Block(dim: c, heads: config.heads, mlpHidden: config.mlpDim, eps: config.eps) }
+        norm = LayerNorm(dim: c, eps: config.eps)
+        head = config.classes > 0 ? Linear(inFeatures: c, outFeatures: config.classes) : nil
+        var rng = SeededGenerator(seed: seed)
+        for p in parameters() where p.name.hasSuffix("weight") && p.tensor.shape.count > 1 {
+            p.tensor.fillTruncatedNormal(std: 0.02, using: &rng)
+        }
+        posEmbed.fillTruncatedNormal(std: 0.02, using: &rng)
+        clsToken.fillTruncatedNormal(std: 1e-6, using: &rng)
+    }
+
+    /// Name of the final norm in timm's state_dict.
+    public var normName: String { normAfterPooling ? "fc_norm" : "norm" }
+
+    /// Every parameter with its timm name and timm shape (e.g. `patch_embed.proj.weight` is (C, 3, p, p)).
+    public func parameters() -> [(name: String, shape: [Int], tensor: Tensor)] {
+        let c = config.dim, p = config.patch
+        var out: [(String, [Int], Tensor)] = [
+            ("cls_token", [1, 1, c], clsToken),
+            ("pos_embed", posEmbed.shape, posEmbed),
+            ("patch_embed.proj.weight", [c, 3, p, p], patchEmbed.proj.weight),
+            ("patch_embed.proj.bias", [c], patchEmbed.proj.bias!),
+        ]
+        func linear(_ name: String, _ l: Linear) {
+            out.append(("\(name).weight", l.weight.shape, l.weight))
+            if let b = l.bias { out.append(("\(name).bias", b.shape, b)) }
+        }
+        func layerNorm(_ name: String, _ n: LayerNorm) {
+            out.append(("\(name).weight", [n.dim], n.weight))
+            out.append(("\(name).bias", [n.dim], n.bias))
+        }
+        for (l, blk) in blocks.enumerated() {
+            layerNorm("blocks.\(l).norm1", blk.norm1)
+            linear("blocks.\(l).attn.qkv", blk.attn.qkv)
+            linear("blocks.\(l).attn.proj", blk.attn.proj)
+            layerNorm("blocks.\(l).norm2", blk.norm2)
+            linear("blocks.\(l).mlp.fc1", blk.mlp.fc1)
+            linear("blocks.\(l).mlp.fc2", blk.mlp.fc2)
+        }
+        layerNorm(normName, norm)
+        if let head { linear("head", head) }
+        return out
+    }
+
+    /// Total number of parameters.
+    public var parameterCount: Int { parameters().reduce(0) { $0 + $1.tensor.count } }
+
+    // MARK: Forward
+
+    /// Final-normed tokens (B, N, C) for images (B, 3, H, W), H and W multiples of the patch (pos_embed resampled).
+    public func forwardFeatures(_ images: Tensor) throws -> Tensor {
+        let (b, h, w) = try checkInput(images)
+        let c = config.dim, n = 1 + (h / config.patch) * (w / config.patch)
+        let x = Tensor(zeros: [b, n, c])  // (B, N, C) residual stream
+        embed(images, into: x)
+        let ws = workspace(batch: b, tokens: n)
+        for blk in blocks {
+            blk.forwardAttention(x.data, batch: b, tokens: n, ws: ws)
+            blk.forwardMLP(x.data, batch: b, tokens: n, ws: ws)
+        }
+        if !normAfterPooling { norm.forward(x.data, rows: b * n, into: x.data) }
+        return x
+    }
+
+    /// Logits (B, classes), or pooled features (B, C) when the model has no head, from tokens (B, N, C).
+    public func forwardHead(_ features: Tensor) -> Tensor {
+        let b = features.shape[0], n = features.shape[1], c = config.dim
+        let pooled = Tensor(zeros: [b, c])  // (B, C)
+        for bi in 0..<b {
+            let src = features.data + bi * n * c, dst = pooled.data + bi * c
+            switch config.pool {
+            case .token:
+                dst.update(from: src, count: c)
+            case .avg:
+                for t in 1..<n { for j in 0..<c { dst[j] += src[t * c + j] } }
+                for j in 0..<c { dst[j] /= Float(n - 1) }
+            }
+        }
+        if normAfterPooling { norm.forward(pooled.data, rows: b, into: pooled.data) }
+        guard let head else { return pooled }
+        let logits = Tensor(zeros: [b, config.classes])
+        head.forward(pooled.data, rows: b, into: logits.data)
+        return logits
+    }
+
+    /// Logits (B, classes) for normalised images (B, 3, S, S).
+    public func forward(_ images: Tensor) throws -> Tensor {
+        forwardHead(try forwardFeatures(images))
+    }
+
+    /// Checks the input is (B, 3, H, W) with H and W multiples of the patch; returns (B, H, W).
+    func checkInput(_ images: Tensor) throws -> (Int, Int, Int) {
+        let sh = images.shape, p = config.patch
+        guard sh.count == 4, sh[0] > 0, sh[1] == 3, sh[2] > 0, sh[3] > 0, sh[2] % p == 0, sh[3] % p == 0 else {
+            throw SparseTuningError("input has shape \(sh); expected (B, 3, H, W) with H and W multiples of the patch size \(p)")
+        }
+        return (sh[0], sh[2], sh[3])
+    }
+
+    /// `x (B, N, C)` = [cls_token; patch_embed(images)] + pos_embed (resampled to the image's grid).
+    func embed(_ images: Tensor, into x: Tensor) {
+        let b = images.shape[0], h = images.shape[2], w = images.shape[3]
+        let c = config.dim, gh = h / config.patch, gw = w / config.patch, g = gh * gw, n = 1 + g
+        let patches = Tensor(zeros: [b, g, c])  // (B, G, C)
+        patchEmbed.forward(images.data, batch: b, height: h, width: w, into: patches.data)
+        let pos = positionEmbedding(grid: (gh, gw)).data  // (1, N, C)
+        for bi in 0..<b {
+            let row = x.data + bi * n * c
+            for j in 0..<c { row[j] = clsToken.data[j] + pos[j] }
+            let src = patches.data + bi * g * c
+            for i in 0..<(g * c) { row[c + i] = src[i] + pos[c + i] }
+        }
+    }
+
+    /// pos_embed for a patch grid (resampled once per grid and cached).
+    func positionEmbedding(grid: (h: Int, w: Int)) -> Tensor {
+        if posEmbedGrid == grid { return posEmbed }
+        if let r = resampledPos, r.grid == grid { return r.tensor }
+        let t = PositionEmbedding.resample(posEmbed, prefixTokens: 1, from: posEmbedGrid, to: grid, antialias: posEmbedAntialias)
+        resampledPos = (grid, t)
+        return t
+    }
+
+    func workspace(batch: Int, tokens: Int) -> Workspace {
+        if let w = workspace, w.batch == batch, w.tokens == tokens { return w }
+        let w = Workspace(batch: batch, tokens: tokens, config: config)
+        workspace = w
+        return w
+    }
+
+    /// Chooses timm's `fc_norm` placement (after average pooling) instead of `norm` (before pooling).
+    func setNormAfterPooling(_ after: Bool) { normAfterPooling = after }
+
+    /// Replaces pos_embed with one trained for another grid (used by the checkpoint loader).
+    func setPositionEmbedding(_ t: Tensor, grid: (h: Int, w: Int)) {
+        posEmbed = t
+        posEmbedGrid = grid
+        resampledPos = nil
+    }
+}

@@ -1,0 +1,44 @@
+// `sparse-tune flops`: fvcore-convention FLOP count (multiply-accumulates) per block and in total.
+import ArgumentParser
+import Foundation
+import SparseTuning
+
+struct FlopsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "flops",
+        abstract: "Count FLOPs as fvcore does (1 multiply-accumulate = 1 FLOP; biases, softmax, GELU free).")
+
+    @OptionGroup var model: ModelOptions
+    @Flag(help: "Print JSON (top-level \"gflops\") instead of a table.")
+    var json = false
+
+    func run() throws {
+        let config = try model.config()
+        let report = FLOPCounter.count(config)
+        if json {
+            let t = report.total
+            let out: [String: Any] = [
+                "gflops": report.gflops,
+                "flops": t.total,
+                "convention": "fvcore: one multiply-accumulate counts as one FLOP",
+                "image_size": config.imageSize,
+                "by_operator": ["linear": t.linear, "matmul": t.matmul, "conv": t.conv, "layer_norm": t.layerNorm],
+                "blocks": report.blocks.enumerated().map { l, b in
+                    ["block": l, "tokens_in": b.tokensIn, "tokens_out": b.tokensOut, "gflops": Double(b.flops.total) / 1e9] as [String: Any]
+                },
+            ]
+            let data = try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        print("FLOPs, fvcore convention (1 multiply-accumulate = 1 FLOP), one \(config.imageSize)×\(config.imageSize) image")
+        print("block  tokens in → out   GFLOPs")
+        for (l, b) in report.blocks.enumerated() {
+            print(String(format: "%5d  %9d → %-5d  %8.4f", l, b.tokensIn, b.tokensOut, Double(b.flops.total) / 1e9))
+        }
+        let t = report.total
+        print(String(format: "patch embedding %.4f, final norm + head %.4f", Double(report.embedding.total) / 1e9, Double(report.head.total) / 1e9))
+        print("by operator: linear \(t.linear), matmul \(t.matmul), conv \(t.conv), layer_norm \(t.layerNorm)")
+        print(String(format: "total: %.3f GFLOPs", report.gflops) + " (\(t.total))")
+    }
+}

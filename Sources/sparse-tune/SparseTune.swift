@@ -1,0 +1,36 @@
+// The `sparse-tune` command: subcommand registry and the one place errors become `error: …` and exit 1.
+import ArgumentParser
+import Foundation
+import SparseTuning
+
+@main
+struct SparseTune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sparse-tune",
+        abstract: "Vision Transformers with Sparse-Tuning on the CPU: inference, FLOPs, benchmarks.",
+        subcommands: [FlopsCommand.self, BenchCommand.self]
+    )
+
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as SparseTuningError {
+            fail(error.message)
+        } catch let error as CocoaError {
+            fail(error.localizedDescription)
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+        Foundation.exit(1)
+    }
+}
+
+/// Writes a progress or status line to stderr (stdout stays machine-readable).
+func note(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}

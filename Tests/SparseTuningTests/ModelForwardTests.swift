@@ -1,0 +1,109 @@
+// The whole ViT forward against timm (Fixtures/vit/io_*.safetensors), from both timm safetensors and Google .npz
+// weights: embeddings, every block's output, final norm, pooled features and logits.
+import XCTest
+@testable import SparseTuning
+
+final class ModelForwardTests: XCTestCase {
+    /// Builds the fixture's model from `weightsFile` and checks every recorded intermediate.
+    func check(io ioName: String, weights weightsFile: String, logitsKey: String = "logits",
+               antialias: Bool = true, intermediates: Bool = true) throws {
+        let io = try Fixture("vit/\(ioName)")
+        var cfg = ViTConfig(dim: io.int("dim"), depth: io.int("depth"), heads: io.int("heads"), mlpDim: io.int("mlp"),
+                            patch: io.int("patch"), imageSize: io.int("pretrain_image_size"), classes: io.int("classes"),
+                            pool: Pooling(rawValue: io.meta("pool"))!)
+        cfg.eps = Float(io.meta("eps"))!
+        let model = try VisionTransformer(config: cfg, seed: 99)
+        model.posEmbedAntialias = antialias
+        let ckpt = try Checkpoint.load(fixturePath("vit/\(weightsFile)"))
+        try model.load(ckpt.tensors)
+        let x = io["x"]
+        if intermediates {
+            let (b, h, w) = try model.checkInput(x)
+            let n = 1 + (h / cfg.patch) * (w / cfg.patch)
+            let t = Tensor(zeros: [b, n, cfg.dim])
+            model.embed(x, into: t)
+            assertClose(t.values, io["embed.out"].values, atol: 1e-5, rtol: 1e-5, "\(ioName) embed")
+            let ws = model.workspace(batch: b, tokens: n)
+            for (l, blk) in model.blocks.enumerated() {
+                blk.forwardAttention(t.data, batch: b, tokens: n, ws: ws)
+                blk.forwardMLP(t.data, batch: b, tokens: n, ws: ws)
+                assertClose(t.values, io["block.\(l).out"].values, atol: 1e-5, rtol: 1e-5, "\(ioName) block \(l)")
+            }
+        }
+        let logits = try model.forward(x)
+        let ref = io[logitsKey]
+        XCTAssertEqual(logits.shape, ref.shape)
+        // The acceptance bound: 1e-4 relative to the largest logit.
+        assertClose(logits.values, ref.values, atol: 0, rtol: 1e-4, "\(ioName) logits from \(weightsFile)")
+        let features = model.forwardHead(try model.forwardFeatures(x))
+        XCTAssertEqual(features.values, logits.values, "forward = forwardHead(forwardFeatures)")
+    }
+
+    func testTinyFromSafetensors() throws { try check(io: "io_tiny.safetensors", weights: "model_tiny.safetensors") }
+    func testTinyFromNPZ() throws { try check(io: "io_tiny.safetensors", weights: "model_tiny.npz") }
+    func testAvgPoolFromSafetensors() throws { try check(io: "io_avg.safetensors", weights: "model_avg.safetensors") }
+    func testAvgPoolFromNPZ() throws { try check(io: "io_avg.safetensors", weights: "model_avg.npz") }
+    /// timm's default average pooling: mean of the patch tokens, then `fc_norm` (chosen by the tensor names).
+    func testAvgPoolWithFcNorm() throws {
+        try check(io: "io_avg_fcnorm.safetensors", weights: "model_avg_fcnorm.safetensors", intermediates: false)
+    }
+    func testOddHeadDimFromSafetensors() throws { try check(io: "io_oddhead.safetensors", weights: "model_oddhead.safetensors") }
+    func testOddHeadDimFromNPZ() throws { try check(io: "io_oddhead.safetensors", weights: "model_oddhead.npz") }
+
+    /// Run at 40×40 with pos_embed trained at 32: timm resamples with antialiased bicubic by default.
+    func testResizedPositionEmbedding() throws {
+        try check(io: "io_resize.safetensors", weights: "model_resize.safetensors",
+                  logitsKey: "alt_antialias.logits", intermediates: false)
+        try check(io: "io_resize.safetensors", weights: "model_resize.npz",
+                  logitsKey: "alt_antialias.logits", intermediates: false)
+        try check(io: "io_resize.safetensors", weights: "model_resize.safetensors", antialias: false)
+    }
+
+    /// A non-square input (24×40) with PyTorch's plain bicubic pos_embed resampling.
+    func testNonSquareInput() throws {
+        try check(io: "io_resize_24x40.safetensors", weights: "model_resize.safetensors", antialias: false)
+    }
+
+    /// The zero head of a Google in21k file with another class count is dropped; the backbone still loads.
+    func testIn21kZeroHeadIsDropped() throws {
+        let io = try Fixture("vit/io_tiny.safetensors")
+        let cfg = ViTConfig(dim: io.int("dim"), depth: io.int("depth"), heads: io.int("heads"), mlpDim: io.int("mlp"),
+                            patch: io.int("patch"), imageSize: io.int("image_size"), classes: 0)
+        let model = try VisionTransformer(config: cfg)
+        let report = try model.load(Checkpoint.load(fixturePath("vit/model_tiny_in21k.npz")).tensors)
+        XCTAssertNotNil(report.headDropped)
+        let features = try model.forward(io["x"])
+        XCTAssertEqual(features.shape, [2, cfg.dim])
+        assertClose(features.values, io["features"].values, atol: 1e-5, rtol: 1e-5, "in21k backbone features")
+    }
+
+    func testLoadErrorsNameTheTensor() throws {
+        let cfg = ViTConfig(dim: 48, depth: 3, heads: 3, mlpDim: 96, patch: 8, imageSize: 32, classes: 10)
+        let model = try VisionTransformer(config: cfg)
+        var tensors = try Checkpoint.load(fixturePath("vit/model_tiny.safetensors")).tensors
+        var missing = tensors
+        missing["blocks.1.attn.proj.weight"] = nil
+        XCTAssertThrowsError(try model.load(missing)) { XCTAssertTrue("\($0)".contains("blocks.1.attn.proj.weight"), "\($0)") }
+        var extra = tensors
+        extra["blocks.9.attn.qkv.weight"] = Tensor(zeros: [1])
+        XCTAssertThrowsError(try model.load(extra, sources: ["blocks.9.attn.qkv.weight": "x.safetensors"])) {
+            XCTAssertTrue("\($0)".contains("unknown tensor 'blocks.9.attn.qkv.weight' in x.safetensors"), "\($0)")
+        }
+        tensors["blocks.0.mlp.fc1.weight"] = Tensor(zeros: [95, 48])
+        XCTAssertThrowsError(try model.load(tensors)) {
+            XCTAssertTrue("\($0)".contains("'blocks.0.mlp.fc1.weight'") && "\($0)".contains("[96, 48]"), "\($0)")
+        }
+        let wrongClasses = try VisionTransformer(config: ViTConfig(dim: 48, depth: 3, heads: 3, mlpDim: 96, patch: 8, imageSize: 32, classes: 7))
+        XCTAssertThrowsError(try wrongClasses.load(Checkpoint.load(fixturePath("vit/model_tiny.safetensors")).tensors)) {
+            XCTAssertTrue("\($0)".contains("head.weight") && "\($0)".contains("--classes 10"), "\($0)")
+        }
+    }
+
+    func testInputShapeErrors() throws {
+        let model = try VisionTransformer(config: ViTConfig(dim: 16, depth: 1, heads: 2, patch: 4, imageSize: 8, classes: 3))
+        XCTAssertThrowsError(try model.forward(Tensor(zeros: [1, 3, 10, 8])))
+        XCTAssertThrowsError(try model.forward(Tensor(zeros: [1, 1, 8, 8])))
+        XCTAssertThrowsError(try model.forward(Tensor(zeros: [3, 8, 8])))
+        XCTAssertEqual(try model.forward(Tensor(zeros: [2, 3, 12, 8])).shape, [2, 3])
+    }
+}

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Regenerate the PyTorch reference fixtures that the Swift tests compare against.
+
+Run from anywhere:  /work/venv/bin/python scripts/make_fixtures.py [--only vit,checkpoint,image]
+
+Needs Python >= 3.10 with torch (CPU), numpy, safetensors, pillow; timm (+ torchvision)
+for the timm cross-checks and the image fixtures (see scripts/README.md for the venv recipe,
+including the torchvision `_meta_registrations.py` workaround of SPEC §6). Everything is
+seeded, and regenerating gives byte-identical files.
+
+Parts (each a module in scripts/fixtures/ with a main(); a missing module is skipped):
+
+vit  (scripts/fixtures/vit_fixtures.py, reference maths in scripts/fixtures/torch_vit.py)
+    -> Tests/SparseTuningTests/Fixtures/vit/
+    ops.safetensors
+        Per-op inputs, outputs, a random upstream gradient `<op>.dy` and the autograd input
+        gradients `<op>.d*`: layernorm (eps 1e-6, weight/bias), softmax (last dim), gelu
+        (exact erf), linear (W (out,in)), attention (timm Attention: qkv with bias, heads,
+        scale head_dim^-0.5, proj; also `attention.probs` (B,heads,N,N) and a second
+        backward `attention.withprobs.*` that includes an upstream gradient on the
+        probabilities), block (one timm Block with every intermediate `block.mid.*`, every
+        parameter `block.param.*` and its gradient `block.grad.*`), patch_embed (conv
+        k=p stride=p, non-square image), pos_resample (timm resample_abs_pos_embed, bicubic,
+        align_corners=False, class token kept; `.y` antialias=False, `.y_antialias`
+        antialias=True; grid 4x4 to 6x6, 3x3, 3x5, 5x7; gradient for 3x5). Config numbers
+        are in __metadata__.
+    model_<name>.safetensors   timm state_dict (exact timm names), random weights.
+    model_<name>.npz           the same weights in Google's ViT .npz layout (SPEC §7) plus
+                               pre_logits/{kernel,bias} that the loader must ignore.
+    io_<name>.safetensors      x (2,3,H,W), embed.out, pos_embed.used, block.{l}.out,
+                               norm.out, features (pooled, pre-head), logits; config in
+                               __metadata__ (dim, depth, heads, head_dim, mlp, patch,
+                               image_size/_h/_w, pretrain_image_size/_h/_w, classes, pool...).
+        names: tiny (48/3/3 heads/mlp 96/patch 8/32px/10 classes/token pool),
+               avg (32/2/2/128/8/32px/5/avg pool: final norm, then mean),
+               avg_fcnorm (avg's weights, timm's default avg head: mean, then fc_norm.*;
+                           no npz),
+               resize (32/2/4/128/patch 4/pos_embed made at 32px, run at 40px; plus
+                       io_resize_24x40 at a non-square 24x40; io_resize also has
+                       alt_antialias.* = the antialiased resample of timm's dynamic_img_size),
+               oddhead (45/2/3 heads -> head_dim 15/mlp 72/8/32px/4/token).
+    model_tiny_in21k.npz       tiny's backbone with an all-zero 7-class head (+pre_logits),
+                               in the style of Google's in21k checkpoints: a 10-class model
+                               must drop that head.
+checkpoint  (scripts/fixtures/checkpoint_fixtures.py, owned by its author)
+image       (scripts/fixtures/image_fixtures.py, owned by its author)
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIXTURE_MODULES = [
+    ("vit", "vit_fixtures.py"),
+    ("checkpoint", "checkpoint_fixtures.py"),
+    ("image", "image_fixtures.py"),
+]
+
+
+def load(name: str, filename: str):
+    path = os.path.join(HERE, "fixtures", filename)
+    if not os.path.exists(path):
+        return None
+    sys.path.insert(0, os.path.dirname(path))
+    spec = importlib.util.spec_from_file_location(f"fixtures_{name}", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description="Regenerate the reference fixtures of the Swift tests.")
+    ap.add_argument("--only", default="", help="comma-separated subset of: " + ",".join(n for n, _ in FIXTURE_MODULES))
+    ap.add_argument("--list", action="store_true", help="vit: print every tensor name and shape")
+    ap.add_argument("--plain", action="store_true", help="vit: use the plain torch reference even if timm imports")
+    args = ap.parse_args()
+    only = {s.strip() for s in args.only.split(",") if s.strip()}
+    unknown = only - {n for n, _ in FIXTURE_MODULES}
+    if unknown:
+        ap.error(f"unknown part(s): {', '.join(sorted(unknown))}")
+
+    failed = []
+    for name, filename in FIXTURE_MODULES:
+        if only and name not in only:
+            continue
+        t0 = time.time()
+        mod = load(name, filename)
+        if mod is None:
+            print(f"[{name}] scripts/fixtures/{filename} not present, skipped")
+            continue
+        saved_argv = sys.argv
+        try:
+            if name == "vit":
+                vit_args = (["--list"] if args.list else []) + (["--plain"] if args.plain else [])
+                mod.main(vit_args)
+            else:
+                sys.argv = [os.path.join(HERE, "fixtures", filename)]  # their main() may parse argv
+                mod.main()
+        except Exception as e:  # report and continue with the other parts
+            import traceback
+            traceback.print_exc()
+            failed.append(name)
+            print(f"[{name}] FAILED: {type(e).__name__}: {e}")
+        finally:
+            sys.argv = saved_argv
+        print(f"[{name}] done in {time.time() - t0:.1f} s")
+    if failed:
+        print(f"failed: {', '.join(failed)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
