@@ -16,7 +16,7 @@ struct ModelOptions: ParsableArguments {
     var mlp: Int?
     @Option(help: "Patch size.")
     var patch: Int?
-    @Option(name: .customLong("image-size"), help: "Input image height and width (multiple of the patch; default 224).")
+    @Option(name: .customLong("image-size"), help: "Input image height and width (multiple of the patch; default: the checkpoint's pos_embed grid, else 224).")
     var imageSize: Int?
     @Option(help: "Classifier outputs (default: the head in the weights, else 1000 without weights; 0 = no head).")
     var classes: Int?
@@ -45,7 +45,7 @@ struct ModelOptions: ParsableArguments {
     }
 
     /// The configuration from the flags; `defaultClasses` applies when `--classes` is absent.
-    func config(defaultClasses: Int = 1000) throws -> ViTConfig {
+    func config(defaultClasses: Int = 1000, defaultImageSize: Int? = nil) throws -> ViTConfig {
         var c: ViTConfig
         if let arch {
             guard let p = ViTConfig.preset(arch) else {
@@ -61,7 +61,13 @@ struct ModelOptions: ParsableArguments {
             }
             c = ViTConfig(dim: dim, depth: depth, heads: heads, mlpDim: mlp, patch: patch)
         }
-        if let imageSize { c.imageSize = imageSize }
+        try apply(to: &c, defaultClasses: defaultClasses, defaultImageSize: defaultImageSize)
+        return c
+    }
+
+    /// Applies the flags that do not define the architecture (image size, classes, pooling) and validates.
+    func apply(to c: inout ViTConfig, defaultClasses: Int, defaultImageSize: Int? = nil) throws {
+        if let size = imageSize ?? defaultImageSize { c.imageSize = size }
         c.classes = classes ?? defaultClasses
         guard let p = Pooling(rawValue: pool) else {
             throw SparseTuningError("--pool '\(pool)' is not valid; expected token or avg")
@@ -69,7 +75,6 @@ struct ModelOptions: ParsableArguments {
         c.pool = p
         try c.validate()
         try rejectUnimplemented()
-        return c
     }
 
     /// Sparsification and adapter flags are parsed now so scripts can rely on their names; until the model

@@ -8,7 +8,7 @@ struct SparseTune: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sparse-tune",
         abstract: "Vision Transformers with Sparse-Tuning on the CPU: inference, FLOPs, benchmarks.",
-        subcommands: [FlopsCommand.self, BenchCommand.self]
+        subcommands: [DemoCommand.self, ForwardCommand.self, PredictCommand.self, InspectCommand.self, FlopsCommand.self, BenchCommand.self]
     )
 
     static func main() {

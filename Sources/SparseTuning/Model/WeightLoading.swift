@@ -65,6 +65,17 @@ extension VisionTransformer {
         return report
     }
 
+    /// The parameters as a timm state_dict: names and shapes exactly as timm's (copies where the internal shape
+    /// differs, e.g. `patch_embed.proj.weight` (C, 3, p, p)), ready for ``Safetensors/write(_:metadata:to:)``.
+    public func stateDict() -> [(name: String, tensor: Tensor)] {
+        parameters().map { p in
+            if p.tensor.shape == p.shape { return (p.name, p.tensor) }
+            let t = p.tensor.copy()
+            t.reshape(p.shape)
+            return (p.name, t)
+        }
+    }
+
     private func loadPositionEmbedding(_ t: Tensor, origin: String) throws {
         let c = config.dim
         let side = t.shape.count == 3 ? Int(Double(max(t.shape[1] - 1, 0)).squareRoot().rounded()) : 0

@@ -1,0 +1,40 @@
+// `sparse-tune forward`: logits for a normalised float32 batch read from .npy, written to .npy.
+import ArgumentParser
+import Foundation
+import SparseTuning
+
+struct ForwardCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "forward",
+        abstract: "Run the model on a normalised (B, 3, S, S) float32 .npy and write (B, K) logits as .npy.")
+
+    @Option(name: .customLong("weights"), help: "Checkpoint (.safetensors or Google .npz); repeat to layer files.")
+    var weights: [String] = []
+    @OptionGroup var model: ModelOptions
+    @Option(help: "Input .npy, float32 (B, 3, S, S), already normalised.")
+    var input: String
+    @Option(help: "Output .npy for the float32 logits (B, K), or features (B, C) with --classes 0.")
+    var output: String
+    @Option(name: .customLong("dump-kept"), help: "Directory for kept_<block>.npy token indices (needs --keep-rate).")
+    var dumpKept: String?
+
+    func run() throws {
+        guard !weights.isEmpty else { throw SparseTuningError("forward needs --weights FILE") }
+        if dumpKept != nil, model.keepRate == nil {
+            throw SparseTuningError("--dump-kept needs token sparsification (--keep-rate)")
+        }
+        let vit = try buildModel(model, weights: weights)
+        let array = try NPY.read(path: input)
+        guard let x = array.tensor, array.dtype == .float32 else {
+            throw SparseTuningError("\(input): expected float32 ('<f4') data, found '\(array.dtype.rawValue)'")
+        }
+        guard x.shape.count == 4, x.shape[1] == 3 else {
+            throw SparseTuningError("\(input): expected shape (B, 3, S, S), found \(x.shape)")
+        }
+        if let s = model.imageSize, x.shape[2] != s || x.shape[3] != s {
+            throw SparseTuningError("\(input): images are \(x.shape[2])×\(x.shape[3]) but --image-size is \(s)")
+        }
+        let logits = try vit.forward(x)
+        try NPY.write(logits, to: output)
+    }
+}

@@ -1,0 +1,98 @@
+// `sparse-tune predict`: decode images, preprocess as timm's eval transform (or squash), print the top classes.
+import ArgumentParser
+import Foundation
+import SparseTuning
+
+struct PredictCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "predict",
+        abstract: "Classify JPEG/PNG images and print the top classes with probabilities.")
+
+    @Option(name: .customLong("weights"), help: "Checkpoint (.safetensors or Google .npz); repeat to layer files.")
+    var weights: [String] = []
+    @OptionGroup var model: ModelOptions
+    @Option(name: .customLong("image"), help: "Image file (JPEG or PNG); repeat for several.")
+    var images: [String] = []
+    @Option(help: "How many classes to print per image.")
+    var top: Int = 5
+    @Option(help: "Text file with one class name per line (line k = class k).")
+    var labels: String?
+    @Option(help: "Normalisation: inception (mean/std 0.5, Google and most timm ViTs) or imagenet.")
+    var norm: String = "inception"
+    @Option(help: "Geometry: crop (resize shorter side to S/crop-pct, centre crop; timm eval) or squash (resize to S×S).")
+    var resize: String = "crop"
+    @Option(name: .customLong("crop-pct"), help: "Crop fraction for --resize crop.")
+    var cropPct: Float = 0.9
+    @Option(name: .customLong("batch"), help: "Images per forward pass.")
+    var batchSize: Int = 8
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() throws {
+        guard !weights.isEmpty else { throw SparseTuningError("predict needs --weights FILE") }
+        guard !images.isEmpty else { throw SparseTuningError("predict needs at least one --image FILE") }
+        guard top > 0 else { throw SparseTuningError("--top must be positive (got \(top))") }
+        guard batchSize > 0 else { throw SparseTuningError("--batch must be positive (got \(batchSize))") }
+        guard let normalization = Normalization(name: norm) else {
+            throw SparseTuningError("--norm '\(norm)' is not valid; expected inception or imagenet")
+        }
+        let mode: ResizeMode
+        switch resize {
+        case "crop":
+            guard cropPct > 0, cropPct <= 1 else { throw SparseTuningError("--crop-pct must be in (0, 1] (got \(cropPct))") }
+            mode = .shortSideCrop(cropPct: cropPct)
+        case "squash": mode = .squash
+        default: throw SparseTuningError("--resize '\(resize)' is not valid; expected crop or squash")
+        }
+        let vit = try buildModel(model, weights: weights)
+        guard vit.config.classes > 0 else { throw SparseTuningError("the model has no head (--classes 0); nothing to predict") }
+        let names = try labels.map { try readLabels($0, classes: vit.config.classes) }
+        let pre = ImagePreprocessor(size: vit.config.imageSize, mode: mode, normalization: normalization)
+        var results: [[String: Any]] = []
+        for start in stride(from: 0, to: images.count, by: batchSize) {
+            let paths = Array(images[start..<min(images.count, start + batchSize)])
+            let logits = try vit.forward(try pre.batch(paths: paths))
+            let k = vit.config.classes
+            for (i, path) in paths.enumerated() {
+                let probs = softmax(Array(UnsafeBufferPointer(start: logits.data + i * k, count: k)))
+                let order = probs.indices.sorted { probs[$0] > probs[$1] || (probs[$0] == probs[$1] && $0 < $1) }.prefix(top)
+                let entries = order.map { c in
+                    ["class": c, "label": names?[c] ?? "\(c)", "probability": Double(probs[c])] as [String: Any]
+                }
+                results.append(["image": path, "top": entries])
+            }
+        }
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: ["predictions": results], options: [.prettyPrinted, .sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        for r in results {
+            print(r["image"] as! String)
+            for (rank, e) in (r["top"] as! [[String: Any]]).enumerated() {
+                print(String(format: "  %d. %@  %.4f", rank + 1, e["label"] as! String, e["probability"] as! Double))
+            }
+        }
+    }
+}
+
+/// Class names, one per line; the file must name every class.
+func readLabels(_ path: String, classes: Int) throws -> [String] {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        throw SparseTuningError("cannot read labels file \(path) (expected UTF-8 text, one class name per line)")
+    }
+    var lines = text.components(separatedBy: .newlines)
+    while lines.last?.isEmpty == true { lines.removeLast() }
+    guard lines.count >= classes else {
+        throw SparseTuningError("labels file \(path) has \(lines.count) lines, the model has \(classes) classes")
+    }
+    return lines
+}
+
+/// Numerically stable softmax of one row.
+func softmax(_ logits: [Float]) -> [Float] {
+    let m = logits.max() ?? 0
+    let e = logits.map { Foundation.exp(Double($0 - m)) }
+    let s = e.reduce(0, +)
+    return e.map { Float($0 / s) }
+}
