@@ -1,0 +1,88 @@
+// Loading a checkpoint of either format (timm/own .safetensors or Google ViT .npz) into timm-named tensors,
+// and layering several checkpoint files (backbone, then task files) into one state dict.
+
+/// The on-disk format of a checkpoint.
+public enum CheckpointFormat: String, Sendable {
+    /// safetensors with timm parameter names (timm hub weights, or the library's own task files).
+    case safetensors
+    /// A Google ViT `.npz` (zip of `.npy` arrays with JAX names), mapped to timm names on load.
+    case googleNPZ
+}
+
+/// A checkpoint read into memory.
+public struct LoadedCheckpoint: Sendable {
+    /// The file it was read from.
+    public let path: String
+    /// The file's format.
+    public let format: CheckpointFormat
+    /// fp32 tensors under timm parameter names (including `head.*` when the file has a head).
+    public let tensors: [String: Tensor]
+    /// The safetensors `__metadata__` (empty for `.npz`).
+    public let metadata: [String: String]
+}
+
+/// Reading checkpoints of any supported format.
+public enum Checkpoint {
+    /// The format of the file at `path`, decided by its first bytes: a zip signature means a Google `.npz`,
+    /// anything else is read as safetensors (whose header is then validated). The extension only sharpens errors.
+    /// - Throws: ``SparseTuningError`` naming the path if it is missing, a directory, unreadable, a `.npz` that
+    ///   is not a zip archive, or a lone `.npy` array.
+    public static func format(of path: String) throws -> CheckpointFormat {
+        try format(of: MappedFile(path: path))
+    }
+
+    static func format(of file: MappedFile) throws -> CheckpointFormat {
+        if NPZ.startsLikeZip(file.bytes) { return .googleNPZ }
+        if file.path.lowercased().hasSuffix(".npz") {
+            throw SparseTuningError("\(file.path): not a zip archive, so not a .npz checkpoint (expected 'PK\\x03\\x04')")
+        }
+        if file.bytes.starts(with: NPYHeader.magic) {
+            throw SparseTuningError("\(file.path): is a single .npy array, not a checkpoint "
+                + "(expected .safetensors or a Google ViT .npz)")
+        }
+        return .safetensors
+    }
+
+    /// Reads the checkpoint at `path` with timm parameter names; Google `.npz` arrays are mapped with
+    /// ``GoogleViT/timmStateDict(_:file:)``.
+    /// - Throws: ``SparseTuningError`` naming the file (and tensor or array) for any format violation.
+    public static func load(_ path: String) throws -> LoadedCheckpoint {
+        let file = try MappedFile(path: path)
+        switch try format(of: file) {
+        case .safetensors:
+            let safetensors = try SafetensorsFile(file: file)
+            return LoadedCheckpoint(path: path, format: .safetensors, tensors: try safetensors.loadAll(),
+                                    metadata: safetensors.metadata)
+        case .googleNPZ:
+            var arrays: [String: Tensor] = [:]
+            for (name, array) in try NPZ.read(path: path) {
+                guard let tensor = array.tensor else {
+                    throw SparseTuningError("\(path): array '\(name)' holds integers ('\(array.dtype.rawValue)'), "
+                        + "expected floating-point weights")
+                }
+                arrays[name] = tensor
+            }
+            return LoadedCheckpoint(path: path, format: .googleNPZ,
+                                    tensors: try GoogleViT.timmStateDict(arrays, file: path), metadata: [:])
+        }
+    }
+
+    /// Loads several checkpoints and layers them in order: a tensor or metadata key in a later file replaces
+    /// the same name from an earlier one (e.g. a backbone followed by a task file of adapters and head).
+    /// - Returns: the merged tensors, the file each tensor came from, and the merged metadata.
+    public static func loadLayered(_ paths: [String]) throws
+        -> (tensors: [String: Tensor], sources: [String: String], metadata: [String: String]) {
+        var tensors: [String: Tensor] = [:]
+        var sources: [String: String] = [:]
+        var metadata: [String: String] = [:]
+        for path in paths {
+            let checkpoint = try load(path)
+            for (name, tensor) in checkpoint.tensors {
+                tensors[name] = tensor
+                sources[name] = path
+            }
+            metadata.merge(checkpoint.metadata) { _, later in later }
+        }
+        return (tensors, sources, metadata)
+    }
+}
