@@ -4,7 +4,14 @@ import SparseTuning
 
 /// The model described by `options` with `weights` loaded in order (random initialisation when none are given).
 func buildModel(_ options: ModelOptions, weights: [String]) throws -> VisionTransformer {
+    let model = try loadModel(options, weights: weights)
+    model.precision = try options.parsedPrecision()
+    return model
+}
+
+private func loadModel(_ options: ModelOptions, weights: [String]) throws -> VisionTransformer {
     try options.applyThreads()
+    _ = try options.parsedPrecision()
     guard !weights.isEmpty else { return try VisionTransformer(config: options.config()) }
     let layered = try Checkpoint.loadLayered(weights)
     let head = layered.tensors["head.weight"]

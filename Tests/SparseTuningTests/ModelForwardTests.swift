@@ -99,6 +99,21 @@ final class ModelForwardTests: XCTestCase {
         }
     }
 
+    /// bf16 Linear inputs: close to the fp32 reference, not equal (so the test would catch a silent fp32 fallback
+    /// only through speed; here it checks that the path runs and stays accurate).
+    func testBF16PrecisionStaysClose() throws {
+        let io = try Fixture("vit/io_tiny.safetensors")
+        let cfg = ViTConfig(dim: 48, depth: 3, heads: 3, mlpDim: 96, patch: 8, imageSize: 32, classes: 10)
+        let model = try VisionTransformer(config: cfg)
+        try model.load(Checkpoint.load(fixturePath("vit/model_tiny.safetensors")).tensors)
+        model.precision = .bf16
+        let bf16 = try model.forward(io["x"])
+        assertClose(bf16.values, io["logits"].values, atol: 0, rtol: 3e-2, "bf16 logits")
+        XCTAssertGreaterThan(maxAbsDiff(bf16.values, io["logits"].values), 1e-6, "bf16 path should round")
+        model.precision = .fp32
+        assertClose(try model.forward(io["x"]).values, io["logits"].values, atol: 0, rtol: 1e-4, "back to fp32")
+    }
+
     func testInputShapeErrors() throws {
         let model = try VisionTransformer(config: ViTConfig(dim: 16, depth: 1, heads: 2, patch: 4, imageSize: 8, classes: 3))
         XCTAssertThrowsError(try model.forward(Tensor(zeros: [1, 3, 10, 8])))

@@ -1,13 +1,16 @@
-// Thread count and the parallel-for used by the element-wise kernels (softmax, LayerNorm, GELU, adds).
-import Dispatch
+// Thread count and the parallel-for used by the element-wise kernels (softmax, LayerNorm, GELU, adds). Loops run
+// on oneDNN's OpenMP thread team, so kernels and matrix multiplies never compete for cores.
 import CDNNL
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Process-wide compute settings.
 public enum Compute {
     nonisolated(unsafe) private static var _threads: Int = defaultThreads
 
     /// Number of logical CPUs available.
-    public static var defaultThreads: Int { max(1, sysconf_nprocessors()) }
+    public static var defaultThreads: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
     /// Threads used by oneDNN and by the Swift kernels. Set before running a model.
     public static var threads: Int {
@@ -19,41 +22,34 @@ public enum Compute {
     }
 }
 
-private func sysconf_nprocessors() -> Int {
-    #if canImport(Glibc)
-    return Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-    #else
-    return 1
-    #endif
-}
-
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// Runs `body(start, end)` over `0..<count` split into contiguous chunks across `Compute.threads`.
-/// Work smaller than `minChunk` items per thread runs inline on the caller.
+/// Runs `body(start, end)` over `0..<count` split into contiguous chunks, one per OpenMP thread
+/// (`Compute.threads` of them). Work smaller than `minChunk` items per thread runs inline on the caller.
 @inline(__always)
 func parallelFor(_ count: Int, minChunk: Int = 1, _ body: (Int, Int) -> Void) {
-    let threads = Compute.threads
-    let chunks = min(threads, max(1, count / max(minChunk, 1)))
+    let chunks = min(Compute.threads, max(1, count / max(minChunk, 1)))
     if chunks <= 1 {
         body(0, count)
         return
     }
-    let per = (count + chunks - 1) / chunks
     withoutActuallyEscaping(body) { body in
-        let box = UncheckedBox(body)  // the chunks touch disjoint ranges; the caller waits for all of them
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            let s = c * per
-            let e = min(count, s + per)
-            if s < e { box.value(s, e) }
+        var job = ParallelJob(body: body, count: count, chunks: chunks, per: (count + chunks - 1) / chunks)
+        withUnsafeMutablePointer(to: &job) { p in
+            GOMP_parallel({ raw in
+                let job = raw!.assumingMemoryBound(to: ParallelJob.self).pointee
+                // The team may be smaller than asked for (nested regions, thread limits): stride over the chunks.
+                for c in stride(from: Int(omp_get_thread_num()), to: job.chunks, by: max(1, Int(omp_get_num_threads()))) {
+                    let s = c * job.per, e = min(job.count, s + job.per)
+                    if s < e { job.body(s, e) }
+                }
+            }, p, UInt32(chunks), 0)
         }
     }
 }
 
-/// Carries a non-Sendable value into `concurrentPerform`, whose iterations finish before the caller continues.
-struct UncheckedBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
+/// What one parallel region runs: `chunks` chunks of `per` items, chunk t on OpenMP thread t.
+private struct ParallelJob {
+    let body: (Int, Int) -> Void
+    let count: Int
+    let chunks: Int
+    let per: Int
 }

@@ -26,19 +26,19 @@ final class DNNL: @unchecked Sendable {
         static let src: Int32 = 1, dst: Int32 = 17, weights: Int32 = 33, bias: Int32 = 41
     }
 
-    /// A plain fp32 memory descriptor with explicit strides (in elements).
-    static func descriptor(dims: [Int], strides: [Int]) -> dnnl_memory_desc_t {
+    /// A plain memory descriptor with explicit strides (in elements).
+    static func descriptor(dims: [Int], strides: [Int], type: dnnl_data_type_t = dnnl_f32) -> dnnl_memory_desc_t {
         var md = dnnl_memory_desc_t()
         let d = dims.map { Int64($0) }, s = strides.map { Int64($0) }
-        check(dnnl_memory_desc_init_by_strides(&md, Int32(d.count), d, dnnl_f32, s), "memory_desc_init_by_strides \(dims)")
+        check(dnnl_memory_desc_init_by_strides(&md, Int32(d.count), d, type, s), "memory_desc_init_by_strides \(dims)")
         return md
     }
 
-    /// An fp32 descriptor whose layout oneDNN may choose (used to pre-pack frozen weights).
-    static func anyDescriptor(dims: [Int]) -> dnnl_memory_desc_t {
+    /// A descriptor whose layout oneDNN may choose (used to pre-pack frozen weights).
+    static func anyDescriptor(dims: [Int], type: dnnl_data_type_t = dnnl_f32) -> dnnl_memory_desc_t {
         var md = dnnl_memory_desc_t()
         let d = dims.map { Int64($0) }
-        check(dnnl_memory_desc_init_by_tag(&md, Int32(d.count), d, dnnl_f32, dnnl_format_tag_any), "memory_desc_init_by_tag")
+        check(dnnl_memory_desc_init_by_tag(&md, Int32(d.count), d, type, dnnl_format_tag_any), "memory_desc_init_by_tag")
         return md
     }
 
@@ -61,7 +61,8 @@ final class DNNL: @unchecked Sendable {
         check(dnnl_memory_set_data_handle(mem, UnsafeMutableRawPointer(mutating: ptr)), "set_data_handle")
     }
 
-    /// Copies `src` laid out as `from` into `dst` laid out as `to` (used to pack weights once).
+    /// Copies `src` laid out as `from` into `dst` laid out as `to` (used to pack weights once). One-off: the
+    /// primitive is created and destroyed here.
     func reorder(from: dnnl_memory_desc_t, _ src: UnsafeRawPointer, to: dnnl_memory_desc_t, _ dst: UnsafeMutableRawPointer) {
         var f = from, t = to
         var pd: dnnl_primitive_desc_t?

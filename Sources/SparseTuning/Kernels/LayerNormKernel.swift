@@ -20,8 +20,7 @@ enum LayerNormKernel {
                 i = 0
                 while i < full { let d = load16(xr + i) - mv; v += d * d; i += 16 }
                 if tail > 0 {
-                    var d = loadPartial(xr + full, tail) - mv
-                    for j in tail..<16 { d[j] = 0 }
+                    let d = (loadPartial(xr + full, tail) - mv) * laneMask(tail)
                     v += d * d
                 }
                 let rs = 1 / (hsum(v) / Float(c) + eps).squareRoot()

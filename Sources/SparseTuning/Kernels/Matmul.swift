@@ -1,4 +1,5 @@
-// Batched strided fp32 matrix multiply through oneDNN, with primitives cached per shape and optional pre-packed weights.
+// Batched strided matrix multiply through oneDNN (fp32, or bf16 inputs with fp32 accumulation and output), with
+// primitives cached per shape and optional pre-packed weights.
 import CDNNL
 import Foundation
 
@@ -13,6 +14,8 @@ struct MatmulSpec: Hashable {
     var scale: Float = 1
     var accumulate = false
     var packedB = false
+    /// Inputs A and B in bf16 (C, bias and accumulation stay fp32).
+    var bf16 = false
 }
 
 /// A created oneDNN matmul primitive with its memory objects; `run` binds pointers and executes synchronously.
@@ -24,8 +27,10 @@ final class MatmulPrimitive: @unchecked Sendable {
 
     init(_ spec: MatmulSpec) {
         let dnnl = DNNL.shared
-        var aMD = DNNL.descriptor(dims: spec.aDims, strides: spec.aStrides)
-        var bMD = spec.packedB ? DNNL.anyDescriptor(dims: spec.bDims) : DNNL.descriptor(dims: spec.bDims, strides: spec.bStrides)
+        let inType = spec.bf16 ? dnnl_bf16 : dnnl_f32
+        var aMD = DNNL.descriptor(dims: spec.aDims, strides: spec.aStrides, type: inType)
+        var bMD = spec.packedB ? DNNL.anyDescriptor(dims: spec.bDims, type: inType)
+                               : DNNL.descriptor(dims: spec.bDims, strides: spec.bStrides, type: inType)
         var cMD = DNNL.descriptor(dims: spec.cDims, strides: spec.cStrides)
         var biasDims = [Int](repeating: 1, count: spec.cDims.count)
         biasDims[biasDims.count - 1] = spec.cDims.last!

@@ -12,15 +12,14 @@ enum Softmax {
         let full = n & ~15, tail = n - full
         var m = F16x(repeating: -.infinity)
         var i = 0
-        while i < full { m = pointwiseMax(m, load16(p + i)); i += 16 }
-        if tail > 0 { m = pointwiseMax(m, loadPartial(p + full, tail, fill: -.infinity)) }
+        while i < full { m = vmax(m, load16(p + i)); i += 16 }
+        if tail > 0 { m = vmax(m, loadPartial(p + full, tail, fill: -.infinity)) }
         let mx = F16x(repeating: hmax(m))
         var s = F16x()
         i = 0
         while i < full { let e = vexp(load16(p + i) - mx); store16(e, p + i); s += e; i += 16 }
         if tail > 0 {
-            var e = vexp(loadPartial(p + full, tail, fill: 0) - mx)
-            for j in tail..<16 { e[j] = 0 }
+            let e = vexp(loadPartial(p + full, tail) - mx) * laneMask(tail)
             storePartial(e, p + full, tail); s += e
         }
         let inv = F16x(repeating: 1 / hsum(s))

@@ -1,5 +1,6 @@
 // Linear layer (PyTorch nn.Linear): y = x·Wᵀ + b through oneDNN, with frozen weights packed once per layout.
 import CDNNL
+import Foundation
 
 /// `y = x·Wᵀ + b` with `weight` (out, in) and `bias` (out), the PyTorch layout and names.
 ///
@@ -13,7 +14,15 @@ public final class Linear: @unchecked Sendable {
     /// (out), or nil for a Linear without bias.
     public let bias: Tensor?
 
+    /// Input precision of `forward`; changing it re-packs the weights on the next call.
+    public var precision: Precision = .fp32 {
+        didSet { if precision != oldValue { weightsChanged() } }
+    }
+
     private var packed: [(descriptor: dnnl_memory_desc_t, buffer: UnsafeMutableRawPointer)] = []
+    /// bf16 copy of the input rows for the bf16 path, shared by all layers (calls are serialised by the lock).
+    private static let inputBF16 = ScratchBuffer()
+    private static let inputLock = NSLock()
 
     public init(inFeatures: Int, outFeatures: Int, bias: Bool = true) {
         self.inFeatures = inFeatures
@@ -32,12 +41,19 @@ public final class Linear: @unchecked Sendable {
 
     /// `y (rows, out) = x (rows, in)·Wᵀ + b`, or `y += …` with `accumulate` (a fused residual add).
     func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+        let bf16 = precision == .bf16
         let spec = MatmulSpec(aDims: [rows, inFeatures], aStrides: [inFeatures, 1],
                               bDims: [inFeatures, outFeatures], bStrides: [1, inFeatures],
                               cDims: [rows, outFeatures], cStrides: [outFeatures, 1],
-                              bias: bias != nil, accumulate: accumulate, packedB: true)
+                              bias: bias != nil, accumulate: accumulate, packedB: true, bf16: bf16)
         let prim = MatmulCache.primitive(spec)
-        prim.run(a: x, b: packedWeights(prim.weightsDescriptor), bias: bias?.data, c: y)
+        let weights = packedWeights(prim.weightsDescriptor)
+        guard bf16 else { return prim.run(a: x, b: weights, bias: bias?.data, c: y) }
+        Self.inputLock.lock()
+        defer { Self.inputLock.unlock() }
+        let buffer = Self.inputBF16.reserve(rows * inFeatures * 2).assumingMemoryBound(to: UInt16.self)
+        BF16.convert(x, buffer, count: rows * inFeatures)
+        prim.run(a: buffer, b: weights, bias: bias?.data, c: y)
     }
 
     /// `dx (rows, in) (+)= dy (rows, out)·W` — the input gradient (frozen or trainable layer).
