@@ -35,7 +35,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SparseTuningTests",
-            dependencies: ["SparseTuning"],
+            dependencies: ["SparseTuning", "sparse-tune"],
             exclude: ["Fixtures"]
         ),
     ],

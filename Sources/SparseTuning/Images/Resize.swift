@@ -145,39 +145,17 @@ private struct BicubicCoefficients {
     let stride: Int
 
     init(inSize: Int, outSize: Int) {
-        let scale = Double(inSize) / Double(outSize)
-        let filterScale = max(scale, 1)
-        let support = 2 * filterScale
-        stride = Int(support.rounded(.up)) * 2 + 1
+        let taps = CubicTaps.antialiased(inSize: inSize, outSize: outSize).taps
+        stride = taps.map(\.count).max() ?? 1
         weights = [Int32](repeating: 0, count: outSize * stride)
-        let inverseScale = 1 / filterScale
-        var taps = [Double](repeating: 0, count: stride)
-        for out in 0..<outSize {
-            let center = (Double(out) + 0.5) * scale
-            let lo = max(0, Int(center - support + 0.5))
-            let n = min(inSize, Int(center + support + 0.5)) - lo
-            var total = 0.0
-            for i in 0..<n {
-                taps[i] = Self.cubic((Double(i + lo) - center + 0.5) * inverseScale)
-                total += taps[i]
+        for (out, row) in taps.enumerated() {
+            for (i, tap) in row.enumerated() {
+                let scaled = tap.weight * Double(1 << Self.precisionBits)
+                weights[out * stride + i] = Int32(tap.weight < 0 ? -0.5 + scaled : 0.5 + scaled)
             }
-            for i in 0..<n {
-                let w = total != 0 ? taps[i] / total : taps[i]
-                let scaled = w * Double(1 << Self.precisionBits)
-                weights[out * stride + i] = Int32(w < 0 ? -0.5 + scaled : 0.5 + scaled)
-            }
-            start.append(lo)
-            count.append(n)
+            start.append(row.first?.index ?? 0)
+            count.append(row.count)
         }
-    }
-
-    /// Cubic convolution kernel with a = −0.5, evaluated exactly as PIL does.
-    private static func cubic(_ x: Double) -> Double {
-        let a = -0.5
-        let x = abs(x)
-        if x < 1 { return ((a + 2) * x - (a + 3)) * x * x + 1 }
-        if x < 2 { return (((x - 5) * x + 8) * x - 4) * a }
-        return 0
     }
 
     /// Fixed-point accumulator to a byte, rounding already included: `acc >> 22` clamped.

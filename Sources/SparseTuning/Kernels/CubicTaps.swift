@@ -10,12 +10,12 @@ struct CubicTaps {
     static func antialiased(inSize: Int, outSize: Int) -> CubicTaps {
         let scale = Double(inSize) / Double(outSize)
         let filterScale = max(scale, 1)
-        let support = 2 * filterScale
+        let support = 2 * filterScale, inverse = 1 / filterScale
         return CubicTaps(taps: (0..<outSize).map { out in
             let center = (Double(out) + 0.5) * scale
             let lo = max(0, Int(center - support + 0.5))
             let hi = min(inSize, Int(center + support + 0.5))
-            var w = (lo..<hi).map { i in (index: i, weight: kernel((Double(i) - center + 0.5) / filterScale, a: -0.5)) }
+            var w = (lo..<hi).map { i in (index: i, weight: kernel((Double(i) - center + 0.5) * inverse, a: -0.5)) }
             let total = w.reduce(0) { $0 + $1.weight }
             if total != 0 { for k in w.indices { w[k].weight /= total } }
             return w
