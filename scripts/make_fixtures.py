@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Regenerate the PyTorch reference fixtures that the Swift tests compare against.
 
-Run from anywhere:  /work/venv/bin/python scripts/make_fixtures.py [--only vit,checkpoint,image]
+Run from anywhere:  /work/venv/bin/python scripts/make_fixtures.py [--only vit,checkpoint,image,sparse]
 
 Needs Python >= 3.10 with torch (CPU), numpy, safetensors, pillow; timm (+ torchvision)
 for the timm cross-checks and the image fixtures (see scripts/README.md for the venv recipe,
@@ -42,6 +42,16 @@ vit  (scripts/fixtures/vit_fixtures.py, reference maths in scripts/fixtures/torc
     model_tiny_in21k.npz       tiny's backbone with an all-zero 7-class head (+pre_logits),
                                in the style of Google's in21k checkpoints: a 10-class model
                                must drop that head.
+sparse  (scripts/fixtures/sparse_fixtures.py, reference maths in scripts/fixtures/sparse_reference.py)
+    -> Tests/SparseTuningTests/Fixtures/sparse/<case>.safetensors (21 cases, about 3.2 MB)
+        Sparse-Tuning and the methods of SPEC §4 on tiny ViTs: EViT sparsification (fused / not,
+        no-op, keep 0.5, the double-precision ceil edge 0.56*25), dense adapters (multi-step S
+        maps, keep 1), released-code adapters (stage sums), BatchNorm head (train / eval), full,
+        linear, adaptformer, Houlsby adapter, LoRA (qkv / q,v), VPT-deep, EViT + adaptformer, ToMe
+        + dense adapters. Each file: backbone.<timm name>, the task tensors, x, labels, logits,
+        features, loss, tokens, kept.<block>, grad.<trainable>, config JSON in
+        __metadata__["case_config"]. The module docstrings hold the full contract; the script
+        also prints finite-difference, timm, released-code and float32 cross-checks.
 checkpoint  (scripts/fixtures/checkpoint_fixtures.py, owned by its author)
 image       (scripts/fixtures/image_fixtures.py, owned by its author)
 """
@@ -58,6 +68,7 @@ FIXTURE_MODULES = [
     ("vit", "vit_fixtures.py"),
     ("checkpoint", "checkpoint_fixtures.py"),
     ("image", "image_fixtures.py"),
+    ("sparse", "sparse_fixtures.py"),
 ]
 
 

@@ -31,8 +31,8 @@ struct BenchCommand: ParsableCommand {
         guard warmup >= 0, minRuns >= 1, minTime >= 0 else {
             throw SparseTuningError("--warmup must be ≥ 0, --min-runs ≥ 1 and --min-time ≥ 0")
         }
-        let vit = try buildModel(model, weights: weights)
-        let gflops = FLOPCounter.count(vit.config).gflops
+        let vit = try buildModel(model, weights: weights).model
+        let gflops = FLOPCounter.count(vit.config, tuning: vit.tuning).gflops
         let peak = peakGflops ?? 240 * Double(Compute.threads)
         var results: [BenchmarkResult] = []
         for b in batches.sorted() {

@@ -14,7 +14,9 @@ struct FlopsCommand: ParsableCommand {
 
     func run() throws {
         let config = try model.config()
-        let report = FLOPCounter.count(config)
+        let tuning = try model.tuning(base: nil)
+        try tuning.validate(depth: config.depth)
+        let report = FLOPCounter.count(config, tuning: tuning)
         if json {
             let t = report.total
             let out: [String: Any] = [

@@ -15,15 +15,15 @@ struct ForwardCommand: ParsableCommand {
     var input: String
     @Option(help: "Output .npy for the float32 logits (B, K), or features (B, C) with --classes 0.")
     var output: String
-    @Option(name: .customLong("dump-kept"), help: "Directory for kept_<block>.npy token indices (needs --keep-rate).")
+    @Option(name: .customLong("dump-kept"), help: "Directory for kept_<block>.npy: int64 (B, k) indices (0-based among the non-class tokens, by descending score) kept by each sparsifying block.")
     var dumpKept: String?
 
     func run() throws {
         guard !weights.isEmpty else { throw SparseTuningError("forward needs --weights FILE") }
-        if dumpKept != nil, model.keepRate == nil {
-            throw SparseTuningError("--dump-kept needs token sparsification (--keep-rate)")
+        let vit = try buildModel(model, weights: weights).model
+        if dumpKept != nil, !(vit.tuning.reducesTokens && vit.tuning.reduction == .evit) {
+            throw SparseTuningError("--dump-kept needs EViT token sparsification (--keep-rate below 1)")
         }
-        let vit = try buildModel(model, weights: weights)
         let array = try NPY.read(path: input)
         guard let x = array.tensor, array.dtype == .float32 else {
             throw SparseTuningError("\(input): expected float32 ('<f4') data, found '\(array.dtype.rawValue)'")
@@ -35,6 +35,13 @@ struct ForwardCommand: ParsableCommand {
             throw SparseTuningError("\(input): images are \(x.shape[2])×\(x.shape[3]) but --image-size is \(s)")
         }
         let logits = try vit.forward(x)
+        if let dir = dumpKept {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            for (block, red) in vit.lastReductions.sorted(by: { $0.key < $1.key }) {
+                let kept = red.kept.flatMap { $0.map(Int64.init) }
+                try NPY.writeInt64(kept, shape: [red.batch, red.kept.first?.count ?? 0], to: "\(dir)/kept_\(block).npy")
+            }
+        }
         try NPY.write(logits, to: output)
     }
 }

@@ -1,42 +1,58 @@
-// Builds the model a command asked for: configuration from the flags (or from a Google .npz's shapes), weights
-// layered from --weights files, the class count defaulting to the checkpoint's head.
+// Builds the model a command asked for: the backbone shape from the flags, a task file's metadata or a Google
+// .npz's arrays; the method from a task file or the flags; weights layered from --weights files.
+import Foundation
 import SparseTuning
 
-/// The model described by `options` with `weights` loaded in order (random initialisation when none are given).
-func buildModel(_ options: ModelOptions, weights: [String]) throws -> VisionTransformer {
-    let model = try loadModel(options, weights: weights)
-    model.precision = try options.parsedPrecision()
-    return model
+/// A model ready to run, with the task configuration its weights carried (if any).
+struct BuiltModel {
+    let model: TunedViT
+    let task: TaskConfig?
 }
 
-private func loadModel(_ options: ModelOptions, weights: [String]) throws -> VisionTransformer {
+/// The model described by `options`, with `weights` loaded in order (random initialisation when none are given).
+/// `freshHead` ignores heads in the files (training a new task from a backbone).
+func buildModel(_ options: ModelOptions, weights: [String], freshHead: Bool = false) throws -> BuiltModel {
     try options.applyThreads()
-    _ = try options.parsedPrecision()
-    guard !weights.isEmpty else { return try VisionTransformer(config: options.config()) }
+    let precision = try options.parsedPrecision()
+    guard !weights.isEmpty else {
+        let config = try options.config()
+        let model = try TunedViT(backbone: VisionTransformer(config: config), tuning: options.tuning(base: nil))
+        model.precision = precision
+        return BuiltModel(model: model, task: nil)
+    }
     let layered = try Checkpoint.loadLayered(weights)
-    let head = layered.tensors["head.weight"]
+    var task: TaskConfig?
+    if let json = layered.metadata[TaskConfig.metadataKey] {
+        let file = weights.last { (try? SafetensorsFile.open($0).metadata[TaskConfig.metadataKey]) != nil } ?? weights.last!
+        task = try TaskConfig.decode(json, file: file)
+    }
+    let head = layered.tensors["head.weight"] ?? layered.tensors["head.1.weight"]
+    let headClasses = freshHead ? nil : head?.shape.first
     // The image size the checkpoint's pos_embed was trained for, when --image-size is not given.
     let posTokens = layered.tensors["pos_embed"].map { $0.shape.count == 3 ? $0.shape[1] - 1 : 0 } ?? 0
     let side = Int(Double(posTokens).squareRoot())
     func defaultSize(patch: Int) -> Int? { side > 0 && side * side == posTokens ? side * patch : nil }
     var config: ViTConfig
-    if options.arch == nil && options.dim == nil, let layout = try googleLayout(weights) {
+    if options.arch == nil && options.dim == nil, let t = task {
+        config = t.vit
+        try options.apply(to: &config, defaultClasses: headClasses ?? t.vit.classes, defaultImageSize: t.vit.imageSize)
+    } else if options.arch == nil && options.dim == nil, let layout = try googleLayout(weights) {
         // A Google .npz names its own architecture; flags may still set image size, classes and pooling.
         config = ViTConfig(dim: layout.dim, depth: layout.depth, heads: layout.heads, mlpDim: layout.mlpDim,
                            patch: layout.patchSize)
-        try options.apply(to: &config, defaultClasses: head?.shape.first ?? 0,
-                          defaultImageSize: defaultSize(patch: layout.patchSize))
+        try options.apply(to: &config, defaultClasses: headClasses ?? 0, defaultImageSize: defaultSize(patch: layout.patchSize))
     } else {
-        config = try options.config(defaultClasses: head?.shape.first ?? 0)
+        config = try options.config(defaultClasses: headClasses ?? 0)
         if options.imageSize == nil, let size = defaultSize(patch: config.patch) {
             config.imageSize = size
             try config.validate()
         }
     }
-    let model = try VisionTransformer(config: config)
-    let report = try model.load(layered.tensors, sources: layered.sources)
-    if let dropped = report.headDropped { note("note: checkpoint head not used: \(dropped)") }
-    return model
+    let model = try TunedViT(backbone: VisionTransformer(config: config, seed: nil), tuning: options.tuning(base: task?.tuning))
+    let report = try model.load(layered.tensors, sources: layered.sources, freshHead: freshHead, requireModules: task != nil)
+    if let dropped = report.headDropped, !freshHead { note("note: checkpoint head not used: \(dropped)") }
+    model.precision = precision
+    return BuiltModel(model: model, task: task)
 }
 
 /// The layout of the first Google .npz among `paths`, if any.

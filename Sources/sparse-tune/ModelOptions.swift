@@ -27,16 +27,70 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Linear-layer precision: fp32 (exact) or bf16 (about 2× faster matrix multiplies on AVX512-BF16 CPUs, ~1e-2 relative error).")
     var precision: String = "fp32"
 
-    @Option(name: .customLong("keep-rate"), help: "Token keep rate κ for sparsification (0 < κ ≤ 1).")
+    @Option(help: "Fine-tuning method: \(TuningMethod.allCases.map(\.rawValue).joined(separator: ", ")) (default: the task file's, else a plain model).")
+    var method: String?
+    @Option(name: .customLong("keep-rate"), help: "Token keep rate κ for EViT sparsification (0 < κ ≤ 1; 1 = none).")
     var keepRate: Double?
-    @Option(name: .customLong("ts-layers"), help: "Blocks (0-based) that sparsify tokens, e.g. 3,6,9.")
+    @Option(name: .customLong("ts-layers"), help: "Blocks (0-based) that reduce tokens, e.g. 3,6,9.")
     var tsLayers: String?
     @Flag(name: .customLong("no-fuse"), help: "Drop pruned tokens instead of fusing them into one token.")
     var noFuse = false
+    @Option(help: "Token reduction: evit (top-k by class attention) or tome (merging, with --tome-r).")
+    var reduction: String?
+    @Option(name: .customLong("tome-r"), help: "ToMe: tokens merged in each reducing block.")
+    var tomeR: Int?
     @Option(help: "Adapters: none, dense (paper) or official (released code).")
     var adapter: String?
-    @Option(help: "Dense-adapter bottleneck width.")
+    @Option(help: "Dense-adapter bottleneck width r (default 32).")
     var rank: Int?
+    @Flag(name: .customLong("bn-head"), help: "BatchNorm1d (no affine) before the head, as the released code.")
+    var bnHead = false
+    @Option(name: .customLong("lora-rank"), help: "LoRA rank (default 8).")
+    var loraRank: Int?
+    @Flag(name: .customLong("lora-qv-only"), help: "LoRA on the q and v projections only.")
+    var loraQVOnly = false
+    @Option(help: "VPT-deep prompt tokens per block (default 10).")
+    var prompts: Int?
+    @Flag(name: .customLong("with-adaptformer"), help: "evit: also train AdaptFormer modules.")
+    var withAdaptformer = false
+
+    /// The tuning configuration: `base` (a task file's) or the method's defaults, overridden by the flags given.
+    func tuning(base: TuningConfig?) throws -> TuningConfig {
+        var t: TuningConfig
+        if let method {
+            guard let m = TuningMethod(rawValue: method) else {
+                throw SparseTuningError("--method '\(method)' is not valid; expected one of \(TuningMethod.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            t = base?.method == m ? base! : TuningConfig.defaults(for: m)
+        } else if let base {
+            t = base
+        } else {
+            t = TuningConfig.defaults(for: adapter.map { $0 == "none" } == false ? .sparseTuning : .linear)
+        }
+        if let keepRate { t.keepRate = keepRate }
+        if let tsLayers { t.tsLayers = try parseIntList(tsLayers, flag: "--ts-layers") }
+        if noFuse { t.fuse = false }
+        if let reduction {
+            guard let r = TokenReductionKind(rawValue: reduction) else {
+                throw SparseTuningError("--reduction '\(reduction)' is not valid; expected evit or tome")
+            }
+            t.reduction = r
+        }
+        if let tomeR { t.tomeR = tomeR }
+        if let adapter {
+            guard let a = AdapterKind(rawValue: adapter) else {
+                throw SparseTuningError("--adapter '\(adapter)' is not valid; expected none, dense or official")
+            }
+            t.adapter = a
+        }
+        if let rank { t.rank = rank }
+        if bnHead { t.bnHead = true }
+        if let loraRank { t.loraRank = loraRank }
+        if loraQVOnly { t.loraQVOnly = true }
+        if let prompts { t.prompts = prompts }
+        if withAdaptformer { t.evitWithAdaptformer = true }
+        return t
+    }
 
     /// The `--precision` value.
     func parsedPrecision() throws -> Precision {
@@ -84,17 +138,6 @@ struct ModelOptions: ParsableArguments {
         }
         c.pool = p
         try c.validate()
-        try rejectUnimplemented()
-    }
-
-    /// Sparsification and adapter flags are parsed now so scripts can rely on their names; until the model
-    /// implements them, giving one is an error rather than being silently ignored.
-    private func rejectUnimplemented() throws {
-        let given = [keepRate.map { _ in "--keep-rate" }, tsLayers.map { _ in "--ts-layers" }, noFuse ? "--no-fuse" : nil,
-                     adapter.flatMap { $0 == "none" ? nil : "--adapter" }, rank.map { _ in "--rank" }].compactMap { $0 }
-        if let first = given.first {
-            throw SparseTuningError("\(first) is not supported by this build yet (token sparsification and adapters are not implemented)")
-        }
     }
 }
 

@@ -17,8 +17,8 @@ struct PredictCommand: ParsableCommand {
     var top: Int = 5
     @Option(help: "Text file with one class name per line (line k = class k).")
     var labels: String?
-    @Option(help: "Normalisation: inception (mean/std 0.5, Google and most timm ViTs) or imagenet.")
-    var norm: String = "inception"
+    @Option(help: "Normalisation: inception (mean/std 0.5, Google and most timm ViTs) or imagenet (default: the task file's, else inception).")
+    var norm: String?
     @Option(help: "Geometry: crop (resize shorter side to S/crop-pct, centre crop; timm eval) or squash (resize to S×S).")
     var resize: String = "crop"
     @Option(name: .customLong("crop-pct"), help: "Crop fraction for --resize crop.")
@@ -33,9 +33,6 @@ struct PredictCommand: ParsableCommand {
         guard !images.isEmpty else { throw SparseTuningError("predict needs at least one --image FILE") }
         guard top > 0 else { throw SparseTuningError("--top must be positive (got \(top))") }
         guard batchSize > 0 else { throw SparseTuningError("--batch must be positive (got \(batchSize))") }
-        guard let normalization = Normalization(name: norm) else {
-            throw SparseTuningError("--norm '\(norm)' is not valid; expected inception or imagenet")
-        }
         let mode: ResizeMode
         switch resize {
         case "crop":
@@ -44,9 +41,15 @@ struct PredictCommand: ParsableCommand {
         case "squash": mode = .squash
         default: throw SparseTuningError("--resize '\(resize)' is not valid; expected crop or squash")
         }
-        let vit = try buildModel(model, weights: weights)
+        let built = try buildModel(model, weights: weights)
+        let vit = built.model
         guard vit.config.classes > 0 else { throw SparseTuningError("the model has no head (--classes 0); nothing to predict") }
-        let names = try labels.map { try readLabels($0, classes: vit.config.classes) }
+        let names = try labels.map { try readLabels($0, classes: vit.config.classes) } ?? built.task?.classNames
+        let normName = norm ?? built.task?.normalization ?? "inception"
+        guard let normalization = Normalization(name: normName) else {
+            throw SparseTuningError("--norm '\(normName)' is not valid; expected inception or imagenet")
+        }
+
         let pre = ImagePreprocessor(size: vit.config.imageSize, mode: mode, normalization: normalization)
         var results: [[String: Any]] = []
         for start in stride(from: 0, to: images.count, by: batchSize) {

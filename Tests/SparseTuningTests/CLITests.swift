@@ -67,7 +67,7 @@ final class CLITests: XCTestCase {
                         mentions: "flat.npy")
         try assertError(["forward", "--weights", tiny] + dims + ["--input", "\(dir)/nothere.npy", "--output", "\(dir)/y.npy"],
                         mentions: "nothere.npy")
-        try assertError(["forward", "--weights", tiny] + dims + ["--keep-rate", "0.7", "--input", "\(dir)/flat.npy", "--output", "y"],
+        try assertError(["forward", "--weights", tiny] + dims + ["--keep-rate", "1.5", "--input", "\(dir)/flat.npy", "--output", "y"],
                         mentions: "--keep-rate")
         try assertError(["flops", "--arch", "vit-q16"], mentions: "vit-q16")
         try assertError(["flops", "--dim", "50", "--depth", "2", "--heads", "3", "--patch", "8"], mentions: "--heads")

@@ -22,6 +22,14 @@ public final class Tensor: @unchecked Sendable {
         self.data = raw.assumingMemoryBound(to: Float.self)
     }
 
+    /// A tensor whose contents are undefined, for buffers the caller overwrites completely (skips zero-filling).
+    public init(uninitialized shape: [Int]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
+        self.shape = shape
+        self.count = shape.reduce(1, *)
+        data = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64).assumingMemoryBound(to: Float.self)
+    }
+
     /// A tensor holding a copy of `values`; `values.count` must equal the product of `shape`.
     public convenience init(shape: [Int], values: [Float]) {
         self.init(zeros: shape)

@@ -18,23 +18,29 @@ public final class PatchEmbed: @unchecked Sendable {
     /// `out (B, Gh·Gw, C)` from `images (B, 3, H, W)`.
     func forward(_ images: UnsafePointer<Float>, batch b: Int, height h: Int, width w: Int,
                  into out: UnsafeMutablePointer<Float>) {
-        let p = patch, gh = h / p, gw = w / p, k = channels * p * p
-        let cols = Tensor(zeros: [b * gh * gw, k])  // (B·G, 3·p·p) im2col
+        let cols = im2col(images, batch: b, height: h, width: w)
+        proj.forward(cols.data, rows: cols.shape[0], into: out)
+    }
+
+    /// The patches as rows (B·Gh·Gw, 3·p·p), each flattened in (channel, ky, kx) order like the conv weight.
+    func im2col(_ images: UnsafePointer<Float>, batch b: Int, height h: Int, width w: Int) -> Tensor {
+        let p = patch, gh = h / p, gw = w / p, k = channels * p * p, ch = channels
+        let cols = Tensor(uninitialized: [b * gh * gw, k])  // (B·G, 3·p·p)
         let colsData = cols.data
         parallelFor(b * gh) { r0, r1 in
             for r in r0..<r1 {
                 let bi = r / gh, gy = r % gh
                 for gx in 0..<gw {
                     let row = colsData + ((bi * gh + gy) * gw + gx) * k
-                    for ch in 0..<self.channels {
+                    for c in 0..<ch {
                         for ky in 0..<p {
-                            let src = images + ((bi * self.channels + ch) * h + gy * p + ky) * w + gx * p
-                            (row + (ch * p + ky) * p).update(from: src, count: p)
+                            let src = images + ((bi * ch + c) * h + gy * p + ky) * w + gx * p
+                            (row + (c * p + ky) * p).update(from: src, count: p)
                         }
                     }
                 }
             }
         }
-        proj.forward(colsData, rows: b * gh * gw, into: out)
+        return cols
     }
 }

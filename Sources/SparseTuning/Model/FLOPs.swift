@@ -36,13 +36,14 @@ public enum FLOPCounter {
     /// Counts one image of `config.imageSize` through the dense model, or through one whose block `l` leaves
     /// `tokensAfter[l]` tokens (attention and its projection run at the incoming count, LN2 and the MLP at the new).
     /// `extraPerBlock(l, tokens)` adds per-block work such as adapters, counted at the block's outgoing tokens.
-    public static func count(_ config: ViTConfig, tokensAfter: [Int]? = nil,
+    /// `extraTokens` joins the sequence at block 0 without passing the patch embedding (deep prompts).
+    public static func count(_ config: ViTConfig, tokensAfter: [Int]? = nil, extraTokens: Int = 0,
                              extraPerBlock: ((Int, Int) -> FLOPBreakdown)? = nil) -> FLOPReport {
         let c = config.dim, m = config.mlpDim, g = config.grid, p = config.patch
         var embedding = FLOPBreakdown()
         embedding.conv = g * g * 3 * p * p * c
         var blocks: [FLOPReport.BlockCount] = []
-        var n = config.tokens
+        var n = config.tokens + extraTokens
         for l in 0..<config.depth {
             let out = tokensAfter?[l] ?? n
             var f = FLOPBreakdown()

@@ -35,8 +35,9 @@ public final class VisionTransformer: @unchecked Sendable {
     private var resampledPos: (grid: (h: Int, w: Int), tensor: Tensor)?
     private var workspace: Workspace?
 
-    /// A model with timm-style random initialisation from `seed` (trunc-normal 0.02 weights, zero biases).
-    public init(config: ViTConfig, seed: UInt64 = 0) throws {
+    /// A model with timm-style random initialisation from `seed` (trunc-normal 0.02 weights, zero biases), or,
+    /// with `seed` nil, zero weights and unit norms — for weights that are about to be loaded.
+    public init(config: ViTConfig, seed: UInt64? = 0) throws {
         try config.validate()
         self.config = config
         let c = config.dim
@@ -47,6 +48,7 @@ public final class VisionTransformer: @unchecked Sendable {
         blocks = (0..<config.depth).map { _ in Block(dim: c, heads: config.heads, mlpHidden: config.mlpDim, eps: config.eps) }
         norm = LayerNorm(dim: c, eps: config.eps)
         head = config.classes > 0 ? Linear(inFeatures: c, outFeatures: config.classes) : nil
+        guard let seed else { return }
         var rng = SeededGenerator(seed: seed)
         for p in parameters() where p.name.hasSuffix("weight") && p.tensor.shape.count > 1 {
             p.tensor.fillTruncatedNormal(std: 0.02, using: &rng)

@@ -1,0 +1,486 @@
+// BatchLoader: turns an ImageSource into normalised (B, 3, S, S) batches for one epoch at a time — shuffled or in
+// order, decoded, augmented and normalised on background threads with a bounded prefetch queue, with results
+// identical to a single-threaded run; undecodable images either end the epoch with an error or are skipped.
+import Foundation
+
+/// One batch of an epoch.
+public struct Batch: Sendable {
+    /// Normalised images (B, 3, S, S).
+    public let images: Tensor
+    /// The label of each image.
+    public let labels: [Int]
+    /// The source index of each image.
+    public let indices: [Int]
+    /// Position of the batch in its epoch (0, 1, …).
+    public let number: Int
+    /// The epoch it belongs to.
+    public let epoch: Int
+
+    /// Number of images B (the last batch of an epoch may be smaller unless `dropLast`).
+    public var count: Int { labels.count }
+}
+
+/// A sample left out of its epoch because it could not be loaded (with `skipBadImages`).
+public struct SkippedImage: Sendable, Equatable {
+    /// The epoch in which it was skipped.
+    public let epoch: Int
+    /// Its index in the source.
+    public let index: Int
+    /// The source's description of it (usually the file path).
+    public let source: String
+    /// Why it could not be loaded.
+    public let message: String
+}
+
+/// Iterates the batches of an ``ImageSource``, one epoch at a time.
+///
+/// Each epoch visits the samples in order, or in a permutation drawn from `RandomSampling.generator(seed, epoch)`
+/// when shuffling. Every sample is decoded, transformed by ``augmentation`` with the generator
+/// `RandomSampling.generator(seed, epoch, index)` and normalised; consecutive loaded samples fill batches of
+/// ``batchSize`` (the last one smaller, or dropped with ``dropLast``). With ``workers`` > 0 this runs on
+/// background threads — `workers` loading threads and one assembling thread, which keeps up to ``prefetch``
+/// finished batches queued — and the batches are exactly those of a single-threaded run (`workers: 0`): same
+/// order, same augmentation, same bytes.
+///
+/// A sample whose image cannot be loaded ends the epoch: the batches before it are delivered, then ``EpochIterator/next()``
+/// throws the error (naming the file). With ``skipBadImages`` it is left out instead, the batch is filled from the
+/// following samples, and it is recorded in ``EpochIterator/skipped`` and ``skipped``.
+///
+/// ```swift
+/// let loader = try BatchLoader(source: train, batchSize: 64, shuffle: true, augmentation: .vtab(size: 224),
+///                              normalization: .inception, seed: 42)
+/// for epoch in 0..<100 {
+///     let batches = loader.epoch(epoch)
+///     while let batch = try batches.next() { /* batch.images (64, 3, 224, 224), batch.labels */ }
+/// }
+/// ```
+///
+/// The background threads never call into OpenMP (`parallelFor`), so they do not disturb the model's threads.
+public final class BatchLoader: @unchecked Sendable {
+    /// The samples.
+    public let source: any ImageSource
+    /// Images per batch B.
+    public let batchSize: Int
+    /// Whether each epoch uses a fresh permutation.
+    public let shuffle: Bool
+    /// Whether a final batch smaller than B is dropped.
+    public let dropLast: Bool
+    /// Geometry / augmentation applied to each decoded image.
+    public let augmentation: ImageAugmentation
+    /// Channel normalisation after scaling to 0…1.
+    public let normalization: Normalization
+    /// Seed of the permutations and augmentations.
+    public let seed: UInt64
+    /// Loading threads (0: everything runs on the caller's thread inside `next()`).
+    public let workers: Int
+    /// Finished batches kept ready ahead of the consumer.
+    public let prefetch: Int
+    /// Whether undecodable images are skipped (true) or end the epoch with an error (false).
+    public let skipBadImages: Bool
+
+    private let lock = NSLock()
+    private var _skipped: [SkippedImage] = []
+
+    /// - Parameters:
+    ///   - workers: loading threads; default 2 (0 = no background threads).
+    ///   - prefetch: batches prepared ahead of the consumer (≥ 1).
+    /// - Throws: ``SparseTuningError`` when the source is empty, `batchSize` < 1, `workers` < 0, `prefetch` < 1, or
+    ///   `dropLast` leaves no batch at all.
+    public init(source: any ImageSource, batchSize: Int, shuffle: Bool, dropLast: Bool = false,
+                augmentation: ImageAugmentation, normalization: Normalization, seed: UInt64 = 0,
+                workers: Int = 2, prefetch: Int = 2, skipBadImages: Bool = false) throws {
+        guard source.count > 0 else { throw SparseTuningError("cannot load batches: the dataset has no samples") }
+        guard batchSize >= 1 else { throw SparseTuningError("batch size must be at least 1 (got \(batchSize))") }
+        guard workers >= 0 else { throw SparseTuningError("loader workers must be 0 or more (got \(workers))") }
+        guard prefetch >= 1 else { throw SparseTuningError("loader prefetch must be at least 1 batch (got \(prefetch))") }
+        guard augmentation.size > 0 else { throw SparseTuningError("image size must be positive (got \(augmentation.size))") }
+        if dropLast && source.count < batchSize {
+            throw SparseTuningError(
+                "drop-last with \(source.count) samples and batch size \(batchSize) leaves no batch; lower the batch size")
+        }
+        self.source = source
+        self.batchSize = batchSize
+        self.shuffle = shuffle
+        self.dropLast = dropLast
+        self.augmentation = augmentation
+        self.normalization = normalization
+        self.seed = seed
+        self.workers = workers
+        self.prefetch = prefetch
+        self.skipBadImages = skipBadImages
+    }
+
+    /// Batches per epoch when no image is skipped.
+    public var batchesPerEpoch: Int {
+        dropLast ? source.count / batchSize : (source.count + batchSize - 1) / batchSize
+    }
+
+    /// The order in which `epoch` visits the source indices.
+    public func order(epoch: Int) -> [Int] {
+        guard shuffle else { return Array(0..<source.count) }
+        var rng = RandomSampling.generator(seed, epoch)
+        return RandomSampling.permutation(source.count, &rng)
+    }
+
+    /// A generator for batch-level randomness of batch `number` of `epoch` (e.g. ``MixupCutmix``), independent of
+    /// the per-sample streams.
+    public func batchGenerator(epoch: Int, number: Int) -> SeededGenerator {
+        RandomSampling.generator(seed, epoch, number, 0x4D49_5855)
+    }
+
+    /// Starts loading `epoch` (background threads begin at once) and returns its batch iterator.
+    public func epoch(_ epoch: Int) -> EpochIterator {
+        EpochIterator(loader: self, epoch: epoch)
+    }
+
+    /// Images skipped so far, over all epochs, counting those of batches already delivered (and those after the
+    /// last batch of finished epochs).
+    public var skippedCount: Int { lock.withLock { _skipped.count } }
+
+    /// The images skipped so far, in delivery order.
+    public var skipped: [SkippedImage] { lock.withLock { _skipped } }
+
+    func record(_ images: [SkippedImage]) {
+        guard !images.isEmpty else { return }
+        lock.withLock { _skipped += images }
+    }
+
+    /// Threads of all loaders currently running (for tests of clean shutdown).
+    static var liveThreads: Int { ThreadCensus.shared.count }
+}
+
+/// The batches of one epoch. Not thread-safe: call ``next()`` from one thread.
+///
+/// Dropping the iterator (or calling ``cancel()``) stops its background threads and waits for them to exit.
+public final class EpochIterator {
+    /// The loader this epoch belongs to.
+    public let loader: BatchLoader
+    /// The epoch number.
+    public let epoch: Int
+    private let pipeline: EpochPipeline
+    private var assembler: BatchAssembler?  // used directly when there are no worker threads
+    private var finished = false
+    private var failure: SparseTuningError?
+    /// Images skipped in this epoch so far (those of delivered batches, and after the end those after the last batch).
+    public private(set) var skipped: [SkippedImage] = []
+
+    /// Number of images skipped in this epoch so far.
+    public var skippedCount: Int { skipped.count }
+
+    init(loader: BatchLoader, epoch: Int) {
+        self.loader = loader
+        self.epoch = epoch
+        let plan = EpochPlan(loader: loader, epoch: epoch)
+        pipeline = EpochPipeline(plan: plan, workers: loader.workers, prefetch: loader.prefetch)
+        if loader.workers == 0 {
+            assembler = BatchAssembler(plan: plan)
+        } else {
+            pipeline.start()
+        }
+    }
+
+    deinit { pipeline.cancel() }
+
+    /// The next batch, or nil when the epoch is over.
+    ///
+    /// - Throws: the ``SparseTuningError`` of the first image that could not be loaded (without
+    ///   `skipBadImages`), once the batches before it have been delivered; every later call throws it again.
+    public func next() throws -> Batch? {
+        if let failure { throw failure }
+        if finished { return nil }
+        let outcome: BatchOutcome?
+        if assembler != nil {
+            let plan = pipeline.plan
+            outcome = assembler!.next { plan.load(position: $0) }
+        } else {
+            outcome = pipeline.take()
+        }
+        guard let outcome else {
+            finished = true
+            return nil
+        }
+        switch outcome {
+        case .batch(let batch, let skippedHere):
+            note(skippedHere)
+            return batch
+        case .failure(let error, let skippedHere):
+            note(skippedHere)
+            failure = error
+            pipeline.cancel()
+            throw error
+        case .end(let skippedHere):
+            note(skippedHere)
+            finished = true
+            pipeline.cancel()
+            return nil
+        }
+    }
+
+    /// Stops loading: background threads exit (this waits for them) and ``next()`` returns nil from now on.
+    public func cancel() {
+        pipeline.cancel()
+        if failure == nil { finished = true }
+    }
+
+    private func note(_ images: [SkippedImage]) {
+        skipped += images
+        loader.record(images)
+    }
+}
+
+// MARK: - Internals
+
+/// Everything needed to load the samples of one epoch; immutable and shared by the threads.
+struct EpochPlan: Sendable {
+    let source: any ImageSource
+    let order: [Int]
+    let epoch: Int
+    let seed: UInt64
+    let batchSize: Int
+    let dropLast: Bool
+    let skipBadImages: Bool
+    let augmentation: ImageAugmentation
+    /// 256-entry lookup table per channel: `(v / 255 − mean) / std`, computed in Float like torchvision.
+    let tables: [[Float]]
+
+    init(loader: BatchLoader, epoch: Int) {
+        source = loader.source
+        order = loader.order(epoch: epoch)
+        self.epoch = epoch
+        seed = loader.seed
+        batchSize = loader.batchSize
+        dropLast = loader.dropLast
+        skipBadImages = loader.skipBadImages
+        augmentation = loader.augmentation
+        let n = loader.normalization
+        tables = (0..<3).map { c in (0..<256).map { (Float($0) / 255 - n.mean[c]) / n.std[c] } }
+    }
+
+    var sampleFloats: Int { 3 * augmentation.size * augmentation.size }
+
+    /// Loads, transforms and normalises the sample at `position` of the epoch order. Thread-safe.
+    func load(position: Int) -> SampleResult {
+        let index = order[position]
+        let image: RGBImage
+        do {
+            image = try source.image(index)
+        } catch {
+            let place = source.describe(index)
+            var message = (error as? SparseTuningError)?.message ?? "\(error)"
+            if !message.contains(place) { message = "\(place): \(message)" }
+            return .failed(SparseTuningError(message))
+        }
+        guard image.width > 0 && image.height > 0 else {
+            return .failed(SparseTuningError("\(source.describe(index)): empty \(image.width)×\(image.height) image"))
+        }
+        let shaped = augmentation.apply(image, seed: seed, epoch: epoch, index: index)
+        let size = augmentation.size
+        let plane = size * size
+        var out = [Float](repeating: 0, count: 3 * plane)
+        out.withUnsafeMutableBufferPointer { dst in
+            shaped.pixels.withUnsafeBufferPointer { px in
+                for c in 0..<3 {
+                    tables[c].withUnsafeBufferPointer { table in
+                        let base = c * plane
+                        for i in 0..<plane { dst[base + i] = table[Int(px[3 * i + c])] }
+                    }
+                }
+            }
+        }
+        return .loaded(out)
+    }
+}
+
+/// A loaded sample or why it failed.
+enum SampleResult: Sendable {
+    case loaded([Float])
+    case failed(SparseTuningError)
+}
+
+/// What the assembler produces next.
+enum BatchOutcome: Sendable {
+    /// A batch, with the images skipped while filling it.
+    case batch(Batch, skipped: [SkippedImage])
+    /// The epoch ends with an error (without skipping); images skipped before it.
+    case failure(SparseTuningError, skipped: [SkippedImage])
+    /// The epoch is over; images skipped after the last batch (including a dropped partial batch).
+    case end(skipped: [SkippedImage])
+}
+
+/// Walks the epoch order, groups loaded samples into batches and records failures: the single definition of
+/// batch composition, used on the caller's thread or on the assembling thread.
+struct BatchAssembler {
+    let plan: EpochPlan
+    private var position = 0
+    private var number = 0
+
+    init(plan: EpochPlan) { self.plan = plan }
+
+    /// The next outcome, fetching samples in order with `fetch` (nil from `fetch` means cancelled → nil).
+    mutating func next(fetch: (Int) -> SampleResult?) -> BatchOutcome? {
+        var samples: [[Float]] = [], labels: [Int] = [], indices: [Int] = [], skipped: [SkippedImage] = []
+        while samples.count < plan.batchSize && position < plan.order.count {
+            guard let result = fetch(position) else { return nil }
+            let index = plan.order[position]
+            position += 1
+            switch result {
+            case .loaded(let values):
+                samples.append(values)
+                labels.append(plan.source.label(index))
+                indices.append(index)
+            case .failed(let error):
+                guard plan.skipBadImages else {
+                    position = plan.order.count
+                    return .failure(error, skipped: skipped)
+                }
+                skipped.append(SkippedImage(epoch: plan.epoch, index: index, source: plan.source.describe(index),
+                                            message: error.message))
+            }
+        }
+        if samples.isEmpty || (samples.count < plan.batchSize && plan.dropLast) {
+            return .end(skipped: skipped)
+        }
+        let size = plan.augmentation.size, stride = plan.sampleFloats
+        let images = Tensor(zeros: [samples.count, 3, size, size])
+        for (i, values) in samples.enumerated() {
+            values.withUnsafeBufferPointer { (images.data + i * stride).update(from: $0.baseAddress!, count: stride) }
+        }
+        let batch = Batch(images: images, labels: labels, indices: indices, number: number, epoch: plan.epoch)
+        number += 1
+        return .batch(batch, skipped: skipped)
+    }
+}
+
+/// The background machinery of one epoch: `workers` threads load samples ahead of the assembling thread, which
+/// builds batches in order into a queue of at most `prefetch` batches that ``take()`` hands to the consumer.
+final class EpochPipeline: @unchecked Sendable {
+    let plan: EpochPlan
+    let workers: Int
+    let prefetch: Int
+    /// How far (in samples) loading may run ahead of assembly.
+    let lookahead: Int
+
+    // All state below is guarded by `condition`.
+    private let condition = NSCondition()
+    private var results: [Int: SampleResult] = [:]
+    private var nextPosition = 0
+    private var assembledPosition = 0
+    private var queue: [BatchOutcome] = []
+    private var cancelled = false
+    private var stopLoading = false
+    private var liveThreads = 0
+
+    init(plan: EpochPlan, workers: Int, prefetch: Int) {
+        self.plan = plan
+        self.workers = workers
+        self.prefetch = prefetch
+        lookahead = max(plan.batchSize, 2 * workers)
+    }
+
+    /// Starts the loading and assembling threads.
+    func start() {
+        condition.lock()
+        liveThreads = workers + 1
+        condition.unlock()
+        for w in 0..<workers {
+            spawn(name: "sparse-tuning.loader.\(plan.epoch).\(w)") { $0.loadLoop() }
+        }
+        spawn(name: "sparse-tuning.assembler.\(plan.epoch)") { $0.assembleLoop() }
+    }
+
+    private func spawn(name: String, _ body: @escaping @Sendable (EpochPipeline) -> Void) {
+        ThreadCensus.shared.add(1)
+        let thread = Thread { [self] in
+            body(self)
+            condition.lock()
+            liveThreads -= 1
+            ThreadCensus.shared.add(-1)
+            condition.broadcast()
+            condition.unlock()
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    private func loadLoop() {
+        condition.lock()
+        while true {
+            while !cancelled && !stopLoading && nextPosition < plan.order.count
+                && nextPosition >= assembledPosition + lookahead {
+                condition.wait()
+            }
+            if cancelled || stopLoading || nextPosition >= plan.order.count { break }
+            let position = nextPosition
+            nextPosition += 1
+            condition.unlock()
+            let result = plan.load(position: position)
+            condition.lock()
+            results[position] = result
+            condition.broadcast()
+        }
+        condition.unlock()
+    }
+
+    private func assembleLoop() {
+        var assembler = BatchAssembler(plan: plan)
+        while true {
+            guard let outcome = assembler.next(fetch: fetch) else { break }
+            let isBatch: Bool
+            if case .batch = outcome { isBatch = true } else { isBatch = false }
+            condition.lock()
+            while isBatch && !cancelled && queue.count >= prefetch { condition.wait() }
+            if cancelled {
+                condition.unlock()
+                break
+            }
+            queue.append(outcome)
+            if !isBatch { stopLoading = true }
+            condition.broadcast()
+            condition.unlock()
+            if !isBatch { break }
+        }
+    }
+
+    /// The result for `position`, waiting for a loader to produce it; nil when cancelled.
+    private func fetch(_ position: Int) -> SampleResult? {
+        condition.lock()
+        defer { condition.unlock() }
+        while !cancelled && results[position] == nil { condition.wait() }
+        if cancelled { return nil }
+        let result = results.removeValue(forKey: position)
+        assembledPosition = position + 1
+        condition.broadcast()
+        return result
+    }
+
+    /// The next outcome for the consumer, waiting for it; nil when cancelled.
+    func take() -> BatchOutcome? {
+        condition.lock()
+        defer { condition.unlock() }
+        while !cancelled && queue.isEmpty { condition.wait() }
+        if queue.isEmpty { return nil }
+        let outcome = queue.removeFirst()
+        condition.broadcast()
+        return outcome
+    }
+
+    /// Stops every thread of this epoch and waits until they have exited. Idempotent.
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        while liveThreads > 0 { condition.wait() }
+        results.removeAll()
+        queue.removeAll()
+        condition.unlock()
+    }
+}
+
+/// Counts live loader threads process-wide.
+final class ThreadCensus: @unchecked Sendable {
+    static let shared = ThreadCensus()
+    private let lock = NSLock()
+    private var value = 0
+    var count: Int { lock.withLock { value } }
+    func add(_ delta: Int) { lock.withLock { value += delta } }
+}

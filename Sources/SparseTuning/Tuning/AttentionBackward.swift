@@ -1,0 +1,37 @@
+// Backward of multi-head attention's core, softmax(q·kᵀ·scale)·v, over the fused qkv layout, plus an extra
+// gradient on the probabilities (from EViT's fusion weights). Batched strided oneDNN matmuls; no copies of q, k, v.
+
+enum AttentionBackward {
+    /// Given d(context) (B, N, C) and `extraDProbs` (B, H, N, N) (may be nil), writes d(qkv) (B, N, 3C).
+    /// `qkv` and `probs` are the forward's saved buffers. `dProbs` (B, H, N, N) is scratch.
+    static func run(dContext: UnsafePointer<Float>, qkv: UnsafePointer<Float>, probs: UnsafePointer<Float>,
+                    extraDProbs: UnsafePointer<Float>?, batch b: Int, tokens n: Int, dim c: Int, heads h: Int,
+                    dProbs: UnsafeMutablePointer<Float>, dqkv: UnsafeMutablePointer<Float>) {
+        let d = c / h
+        let headsView = (dims: [b, h, n, d], qkvStrides: [n * 3 * c, d, 3 * c, 1], ctxStrides: [n * c, d, c, 1])
+        let probsStrides = [h * n * n, n * n, n, 1], probsT = [h * n * n, n * n, 1, n]
+        // dP (B,H,N,N) = dctx (B,H,N,D) · vᵀ (B,H,D,N)
+        MatmulCache.primitive(MatmulSpec(aDims: headsView.dims, aStrides: headsView.ctxStrides,
+                                         bDims: [b, h, d, n], bStrides: [n * 3 * c, d, 1, 3 * c],
+                                         cDims: [b, h, n, n], cStrides: probsStrides))
+            .run(a: dContext, b: qkv + 2 * c, c: dProbs)
+        if let extraDProbs { Elementwise.add(extraDProbs, into: dProbs, count: b * h * n * n) }
+        // dv (B,H,N,D) = Pᵀ · dctx
+        MatmulCache.primitive(MatmulSpec(aDims: [b, h, n, n], aStrides: probsT,
+                                         bDims: headsView.dims, bStrides: headsView.ctxStrides,
+                                         cDims: headsView.dims, cStrides: headsView.qkvStrides))
+            .run(a: probs, b: dContext, c: dqkv + 2 * c)
+        // dS = softmax backward (in place on dP)
+        Softmax.backward(dx: dProbs, dy: dProbs, y: probs, rows: b * h * n, n: n)
+        let scale = 1 / Float(d).squareRoot()
+        // dq = scale · dS · k ; dk = scale · dSᵀ · q
+        MatmulCache.primitive(MatmulSpec(aDims: [b, h, n, n], aStrides: probsStrides,
+                                         bDims: headsView.dims, bStrides: headsView.qkvStrides,
+                                         cDims: headsView.dims, cStrides: headsView.qkvStrides, scale: scale))
+            .run(a: dProbs, b: qkv + c, c: dqkv)
+        MatmulCache.primitive(MatmulSpec(aDims: [b, h, n, n], aStrides: probsT,
+                                         bDims: headsView.dims, bStrides: headsView.qkvStrides,
+                                         cDims: headsView.dims, cStrides: headsView.qkvStrides, scale: scale))
+            .run(a: dProbs, b: qkv, c: dqkv + c)
+    }
+}

@@ -1,0 +1,84 @@
+// The released code's adapter (SPEC §3b): h = ReLU(down1 x); s1 = down2 h; s2 = up1 s1; o = down3 [s1; s2] + h;
+// a = up2 o — forward and backward. Cross-block sums are applied by the model.
+
+final class OfficialAdapter: @unchecked Sendable {
+    let block: Int
+    let down1: Linear  // C → 64
+    let down2: Linear  // 64 → 32
+    let up1: Linear    // 32 → 64
+    let down3: Linear  // 96 → 64
+    let up2: Linear    // 64 → C
+
+    /// Downs Kaiming-uniform (a=√5), up1 and up2 zero, all biases zero (as the released code).
+    init(block: Int, dim: Int, rng: inout SeededGenerator) {
+        self.block = block
+        down1 = Linear(inFeatures: dim, outFeatures: 64)
+        down2 = Linear(inFeatures: 64, outFeatures: 32)
+        up1 = Linear(inFeatures: 32, outFeatures: 64)
+        down3 = Linear(inFeatures: 96, outFeatures: 64)
+        up2 = Linear(inFeatures: 64, outFeatures: dim)
+        down1.weight.fillKaimingUniform(fanIn: dim, using: &rng)
+        down2.weight.fillKaimingUniform(fanIn: 64, using: &rng)
+        down3.weight.fillKaimingUniform(fanIn: 96, using: &rng)
+    }
+
+    var linears: [Linear] { [down1, down2, up1, down3, up2] }
+
+    /// `blocks.{l}.adaptmlp.down1|down2|up1|down3|up2.{weight,bias}`, in that order.
+    func parameters() -> [Parameter] {
+        zip(["down1", "down2", "up1", "down3", "up2"], linears).flatMap { name, l in
+            [Parameter(name: "blocks.\(block).adaptmlp.\(name).weight", value: l.weight),
+             Parameter(name: "blocks.\(block).adaptmlp.\(name).bias", value: l.bias!)]
+        }
+    }
+
+    /// Intermediates kept for the backward pass.
+    struct Saved { let h: Tensor, s1: Tensor, cat: Tensor, o: Tensor }
+
+    /// a (rows, C) from x (rows, C).
+    func forward(_ x: UnsafePointer<Float>, rows: Int) -> (a: Tensor, saved: Saved) {
+        let h = Tensor(zeros: [rows, 64])
+        down1.forward(x, rows: rows, into: h.data)
+        ReLU.forward(h.data, count: h.count)
+        let s1 = Tensor(zeros: [rows, 32])
+        down2.forward(h.data, rows: rows, into: s1.data)
+        let s2 = Tensor(zeros: [rows, 64])
+        up1.forward(s1.data, rows: rows, into: s2.data)
+        let cat = Tensor(zeros: [rows, 96])  // [s1; s2]
+        for r in 0..<rows {
+            (cat.data + r * 96).update(from: s1.data + r * 32, count: 32)
+            (cat.data + r * 96 + 32).update(from: s2.data + r * 64, count: 64)
+        }
+        let o = h.copy()
+        down3.forward(cat.data, rows: rows, into: o.data, accumulate: true)
+        let a = Tensor(zeros: [rows, up2.outFeatures])
+        up2.forward(o.data, rows: rows, into: a.data)
+        return (a, Saved(h: h, s1: s1, cat: cat, o: o))
+    }
+
+    /// From d(a): weight gradients into `grads` (order of ``parameters()``) and `dx += ∂/∂x`.
+    func backward(_ da: UnsafePointer<Float>, x: UnsafePointer<Float>, saved: Saved, rows: Int, grads: [Parameter],
+                  dx: UnsafeMutablePointer<Float>) {
+        func gw(_ i: Int) -> UnsafeMutablePointer<Float> { grads[2 * i].grad.data }
+        func gb(_ i: Int) -> UnsafeMutablePointer<Float> { grads[2 * i + 1].grad.data }
+        up2.backwardWeights(da, saved.o.data, rows: rows, dWeight: gw(4), dBias: gb(4))
+        let dOut = Tensor(zeros: [rows, 64])  // d o
+        up2.backwardInput(da, rows: rows, into: dOut.data)
+        down3.backwardWeights(dOut.data, saved.cat.data, rows: rows, dWeight: gw(3), dBias: gb(3))
+        let dCat = Tensor(zeros: [rows, 96])
+        down3.backwardInput(dOut.data, rows: rows, into: dCat.data)
+        let dS2 = Tensor(zeros: [rows, 64]), dS1 = Tensor(zeros: [rows, 32])
+        for r in 0..<rows {
+            (dS1.data + r * 32).update(from: dCat.data + r * 96, count: 32)
+            (dS2.data + r * 64).update(from: dCat.data + r * 96 + 32, count: 64)
+        }
+        up1.backwardWeights(dS2.data, saved.s1.data, rows: rows, dWeight: gw(2), dBias: gb(2))
+        up1.backwardInput(dS2.data, rows: rows, into: dS1.data, accumulate: true)
+        let dH = dOut  // o = down3(cat) + h
+        down2.backwardWeights(dS1.data, saved.h.data, rows: rows, dWeight: gw(1), dBias: gb(1))
+        down2.backwardInput(dS1.data, rows: rows, into: dH.data, accumulate: true)
+        ReLU.backward(dH.data, output: saved.h.data, count: dH.count)
+        down1.backwardWeights(dH.data, x, rows: rows, dWeight: gw(0), dBias: gb(0))
+        down1.backwardInput(dH.data, rows: rows, into: dx, accumulate: true)
+    }
+}

@@ -1,0 +1,46 @@
+// FLOPs of an adapted model (fvcore's rules, SPEC §9): the token schedule that token reduction produces, plus
+// the adapters', LoRA's and prompts' multiply-accumulates, counted at each block's actual token count.
+
+extension FLOPCounter {
+    /// Tokens after each block for one image of `config.imageSize` under `tuning`'s reduction (and prompts).
+    public static func tokenSchedule(_ config: ViTConfig, _ tuning: TuningConfig) -> [Int] {
+        var n = config.tokens + (tuning.method == .vptDeep ? tuning.prompts : 0)
+        let ts = tuning.reducesTokens ? Set(tuning.reductionBlocks(depth: config.depth)) : []
+        return (0..<config.depth).map { l in
+            if ts.contains(l) {
+                switch tuning.reduction {
+                case .evit:
+                    let k = Int((tuning.keepRate * Double(n - 1)).rounded(.up))
+                    if k >= 1 && k < n - 1 { n = k + (tuning.fuse ? 2 : 1) }
+                case .tome:
+                    n -= min(tuning.tomeR, (n - 1) / 2)
+                }
+            }
+            return n
+        }
+    }
+
+    /// The count for one image through the backbone adapted by `tuning`.
+    public static func count(_ config: ViTConfig, tuning: TuningConfig) -> FLOPReport {
+        let c = config.dim
+        let prompts = tuning.method == .vptDeep ? tuning.prompts : 0
+        let schedule = tokenSchedule(config, tuning)
+        let withAF = tuning.method == .adaptformer || (tuning.method == .evit && tuning.evitWithAdaptformer)
+        let extra: (Int, Int) -> FLOPBreakdown = { l, tokens in
+            var f = FLOPBreakdown()
+            switch tuning.adapter {
+            case .dense: f.linear += tokens * (c * tuning.rank * (1 + (l >= 1 ? 1 : 0) + (l >= 3 ? 1 : 0)) + tuning.rank * c)
+            case .official: f.linear += tokens * (c * 64 + 64 * 32 + 32 * 64 + 96 * 64 + 64 * c)
+            case .none: break
+            }
+            if withAF { f.linear += tokens * 2 * c * tuning.adaptformerDim }
+            if tuning.method == .adapter { f.linear += tokens * 2 * c * tuning.houlsbyDim }
+            if tuning.method == .lora {
+                let nIn = l == 0 ? config.tokens + prompts : schedule[l - 1]
+                f.linear += nIn * (c * tuning.loraRank + tuning.loraRank * 3 * c)
+            }
+            return f
+        }
+        return count(config, tokensAfter: schedule, extraTokens: prompts, extraPerBlock: extra)
+    }
+}
