@@ -1,5 +1,7 @@
-// `sparse-tune demo`: the quick-start job on built-in data — synthetic images, a small random ViT saved and
-// reloaded as safetensors, predictions, FLOP counts and a benchmark, summarised in one table.
+// `sparse-tune demo`: the main job on built-in data. Generates two synthetic tasks in the VTAB-1K layout, pretrains
+// a small ViT on the first (shapes), fine-tunes it on the second (object quadrant) with sparse-tuning, linear,
+// adaptformer and full fine-tuning — each as a `sparse-tune train` child process, as a user would run it — then
+// benchmarks inference and prints one comparison table.
 import ArgumentParser
 import Foundation
 import SparseTuning
@@ -7,73 +9,99 @@ import SparseTuning
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run the built-in demo: synthetic images, a random ViT, predict, flops and bench.")
+        abstract: "Pretrain a small ViT on synthetic data, fine-tune it with four methods, print a comparison table.")
 
-    @Option(help: "Directory for the generated images and model (default: a new temporary directory).")
+    @Option(help: "Working directory for the data, checkpoints and logs (default: a new temporary directory).")
     var out: String?
-    @Option(help: "Architectures to benchmark.")
-    var archs: String = "vit-ti16,vit-s16,vit-b16"
-    @Option(name: .customLong("min-time"), help: "Minimum timed seconds per benchmark.")
-    var minTime: Double = 2
+    @Option(help: "Methods to fine-tune with.")
+    var methods: String = "sparse-tuning,linear,adaptformer,full"
+    @Option(name: .customLong("pretrain-epochs"), help: "Pretraining epochs.")
+    var pretrainEpochs: Int = 30
+    @Option(name: .customLong("finetune-epochs"), help: "Fine-tuning epochs per method.")
+    var finetuneEpochs: Int = 20
+    @Flag(help: "A much smaller run (seconds), for smoke tests.")
+    var quick = false
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
 
+    /// The small ViT of the demo: 64×64 images, patch 8 (65 tokens), width 96, 6 blocks.
+    static let architecture = ["--dim", "96", "--depth", "6", "--heads", "3", "--mlp", "384", "--patch", "8", "--image-size", "64"]
+
     func run() throws {
-        if let threads {
-            guard threads > 0 else { throw SparseTuningError("--threads must be positive (got \(threads))") }
-            Compute.threads = threads
-        }
         let dir = out ?? NSTemporaryDirectory() + "sparse-tune-demo-\(ProcessInfo.processInfo.processIdentifier)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-
-        // 1. Built-in data: one image per class.
-        let data = try SyntheticImages(size: 224, classes: 8)
-        var paths: [String] = []
-        for i in 0..<data.classes {
-            let (image, label) = data.sample(i, seed: 2024)
-            let path = "\(dir)/\(SyntheticImages.shapes[label]).png"
-            try PNGEncoder.write(image, to: path)
-            paths.append(path)
+        let methodList = methods.split(separator: ",").map(String.init)
+        for m in methodList where TuningMethod(rawValue: m) == nil {
+            throw SparseTuningError("--methods: unknown method '\(m)'")
         }
-        note("1/3 wrote \(paths.count) synthetic images to \(dir)")
+        let threadArgs = threads.map { ["--threads", "\($0)"] } ?? []
+        let size = 64
+        let (pretrainCount, finetuneCount, testCount) = quick ? (128, 64, 64) : (2000, 400, 400)
+        let (preEpochs, ftEpochs) = quick ? (1, 1) : (pretrainEpochs, finetuneEpochs)
 
-        // 2. A small random ViT, saved and reloaded as a user would, then predict.
-        var config = ViTConfig.preset("vit-ti16")!
-        config.classes = data.classes
-        let model = try VisionTransformer(config: config, seed: 7)
-        let weightsPath = "\(dir)/vit-ti16-random.safetensors"
-        try Safetensors.write(model.stateDict(), metadata: ["sparse_tuning.note": "random demo weights"], to: weightsPath)
-        let reloaded = try VisionTransformer(config: config)
-        try reloaded.load(try Checkpoint.load(weightsPath).tensors)
-        let pre = ImagePreprocessor(size: 224, mode: .squash, normalization: .inception)
-        let logits = try reloaded.forward(try pre.batch(paths: paths))
-        print("Predictions of a randomly initialised vit-ti16 (weights \(weightsPath)); the classes mean nothing yet:")
-        for (i, p) in paths.enumerated() {
-            let row = Array(UnsafeBufferPointer(start: logits.data + i * data.classes, count: data.classes))
-            let best = row.indices.max { row[$0] < row[$1] }!
-            print("  \((p as NSString).lastPathComponent.padding(toLength: 14, withPad: " ", startingAt: 0)) → \(SyntheticImages.shapes[best])")
+        note("1/4 writing synthetic data to \(dir)")
+        let shapes = try SyntheticImages(size: size, classes: 8, labeling: .shape)
+        let quadrants = try SyntheticImages(size: size, classes: 4, labeling: .quadrant)
+        let pretrainData = try shapes.writeVTABTask(root: dir, task: "shapes", trainCount: pretrainCount, testCount: testCount, seed: 1)
+        let finetuneData = try quadrants.writeVTABTask(root: dir, task: "quadrants", trainCount: finetuneCount, testCount: testCount, seed: 2)
+
+        note("2/4 pretraining the backbone from random weights on 'shapes' (\(pretrainCount) images, \(preEpochs) epochs)")
+        let backbone = "\(dir)/backbone.safetensors"
+        let pre = try child(["train", "--method", "full", "--data", pretrainData, "--epochs", "\(preEpochs)", "--batch", "64",
+                             "--lr", "1e-3", "--warmup-epochs", "2", "--weight-decay", "0.05", "--output", backbone, "--json"]
+                            + Self.architecture + threadArgs)
+        note(String(format: "    pretrained: %.1f%% top-1 on held-out shapes", 100 * (pre["eval_top1"] as? Double ?? 0)))
+
+        note("3/4 fine-tuning on 'quadrants' (\(finetuneCount) images, \(ftEpochs) epochs) with \(methodList.joined(separator: ", "))")
+        var rows: [[String: Any]] = []
+        for m in methodList {
+            let task = "\(dir)/\(m).safetensors"
+            var args = ["train", "--weights", backbone, "--method", m, "--data", finetuneData, "--epochs", "\(ftEpochs)",
+                        "--batch", "32", "--warmup-epochs", "2", "--output", task, "--json"] + threadArgs
+            if m == "full" { args += ["--lr", "2e-4"] }
+            var r = try child(args)
+            note(String(format: "    %@: %.1f%% top-1", m, 100 * (r["eval_top1"] as? Double ?? 0)))
+            let bench = try child(["bench", "--weights", backbone, "--weights", task, "--batch", "32", "--min-time", quick ? "0" : "2",
+                                   "--min-runs", "2", "--warmup", "1", "--json"] + threadArgs)
+            let result = (bench["results"] as? [[String: Any]])?.first ?? [:]
+            r["infer_images_per_s"] = result["images_per_s"]
+            rows.append(r)
         }
 
-        // 3. FLOPs and speed per architecture.
-        note("2/3 counting FLOPs, 3/3 benchmarking \(archs) (\(Compute.threads) threads)")
-        print("\nmodel      params     GFLOPs   img/s b=1   img/s b=8   peak RSS MiB")
-        for arch in archs.split(separator: ",").map(String.init) {
-            guard let cfg = ViTConfig.preset(arch) else { throw SparseTuningError("--archs: unknown architecture '\(arch)'") }
-            let vit = try VisionTransformer(config: cfg)
-            let gflops = FLOPCounter.count(cfg).gflops
-            var ips: [Double] = []
-            var rss = 0.0
-            for b in [1, 8] {
-                let r = try Benchmark.run(batch: b, imageSize: cfg.imageSize, gflopsPerImage: gflops, warmup: 1,
-                                          minIterations: 2, minSeconds: minTime,
-                                          progress: { note("  \(arch) \($0)") }) { x in _ = try vit.forward(x) }
-                ips.append(r.imagesPerSecond)
-                rss = r.peakRSSMB
-            }
-            print(String(format: "%-9@ %6.1f M  %8.2f  %10.2f  %10.2f  %13.0f", arch, Double(vit.parameterCount) / 1e6,
-                         gflops, ips[0], ips[1], rss))
+        note("4/4 done")
+        print("\nFine-tuning a pretrained ViT (width 96, 6 blocks, 64×64 images) on a new task; \(ftEpochs) epochs each:")
+        print("method          top-1    trainable   GFLOPs   train img/s   infer img/s   peak RSS MiB")
+        for r in rows {
+            let params = Double(r["trainable_parameters"] as? Int ?? 0)
+            let name = (r["method"] as? String ?? "?").padding(toLength: 14, withPad: " ", startingAt: 0)
+            print(name + String(format: " %6.1f%%  %9.3f M  %7.3f  %12.1f  %12.1f  %13.0f",
+                         100 * (r["eval_top1"] as? Double ?? 0), params / 1e6, r["gflops"] as? Double ?? 0,
+                         r["train_images_per_s"] as? Double ?? 0, r["infer_images_per_s"] as? Double ?? 0,
+                         r["peak_rss_mb"] as? Double ?? 0))
         }
-        print("GFLOPs follow fvcore (1 multiply-accumulate = 1 FLOP); fp32, \(Compute.threads) threads.")
+        print("GFLOPs per image follow fvcore (1 multiply-accumulate = 1 FLOP); train img/s include data loading and evaluation;"
+              + " peak RSS is each training process's. Files: \(dir)")
     }
 
+    /// Runs this executable with `args`, streaming its progress (stderr) and parsing the JSON it prints on stdout.
+    private func child(_ args: [String]) throws -> [String: Any] {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0].contains("/")
+            ? CommandLine.arguments[0] : Bundle.main.executablePath ?? CommandLine.arguments[0])
+        p.arguments = args
+        let stdout = Pipe()
+        p.standardOutput = stdout
+        p.standardError = FileHandle.standardError
+        try p.run()
+        let data = stdout.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            throw SparseTuningError("the demo step `sparse-tune \(args.prefix(3).joined(separator: " ")) …` failed (exit \(p.terminationStatus))")
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        guard let json = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
+            throw SparseTuningError("the demo step `sparse-tune \(args.first ?? "")` printed no JSON summary")
+        }
+        return json
+    }
 }

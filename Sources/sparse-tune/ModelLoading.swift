@@ -10,8 +10,9 @@ struct BuiltModel {
 }
 
 /// The model described by `options`, with `weights` loaded in order (random initialisation when none are given).
-/// `freshHead` ignores heads in the files (training a new task from a backbone).
-func buildModel(_ options: ModelOptions, weights: [String], freshHead: Bool = false) throws -> BuiltModel {
+/// `forTraining`: a task file of another method or class count serves as a backbone (its head and modules are
+/// not used); one of the same method and classes is continued.
+func buildModel(_ options: ModelOptions, weights: [String], forTraining: Bool = false) throws -> BuiltModel {
     try options.applyThreads()
     let precision = try options.parsedPrecision()
     guard !weights.isEmpty else {
@@ -27,7 +28,7 @@ func buildModel(_ options: ModelOptions, weights: [String], freshHead: Bool = fa
         task = try TaskConfig.decode(json, file: file)
     }
     let head = layered.tensors["head.weight"] ?? layered.tensors["head.1.weight"]
-    let headClasses = freshHead ? nil : head?.shape.first
+    let headClasses = forTraining ? nil : head?.shape.first
     // The image size the checkpoint's pos_embed was trained for, when --image-size is not given.
     let posTokens = layered.tensors["pos_embed"].map { $0.shape.count == 3 ? $0.shape[1] - 1 : 0 } ?? 0
     let side = Int(Double(posTokens).squareRoot())
@@ -48,11 +49,22 @@ func buildModel(_ options: ModelOptions, weights: [String], freshHead: Bool = fa
             try config.validate()
         }
     }
-    let model = try TunedViT(backbone: VisionTransformer(config: config, seed: nil), tuning: options.tuning(base: task?.tuning))
-    let report = try model.load(layered.tensors, sources: layered.sources, freshHead: freshHead, requireModules: task != nil)
+    let tuning = try options.tuning(base: task?.tuning)
+    let sameTask = task.map { $0.tuning.method == tuning.method && $0.vit.classes == config.classes } ?? false
+    let freshHead = forTraining && !sameTask
+    let modules = forTraining && !sameTask
+        ? layered.tensors.filter { !isMethodTensor($0.key) } : layered.tensors
+    let model = try TunedViT(backbone: VisionTransformer(config: config, seed: nil), tuning: tuning)
+    let report = try model.load(modules, sources: layered.sources, freshHead: freshHead, requireModules: task?.tuning.method == tuning.method)
     if let dropped = report.headDropped, !freshHead { note("note: checkpoint head not used: \(dropped)") }
     model.precision = precision
     return BuiltModel(model: model, task: task)
+}
+
+/// Tensors a method adds to a backbone (adapters, LoRA, prompts, the BatchNorm head's buffers).
+private func isMethodTensor(_ name: String) -> Bool {
+    name.contains(".adapter.") || name.contains(".adaptmlp.") || name.contains(".houlsby.") || name.contains(".lora_")
+        || name.hasPrefix("vpt.") || name.hasPrefix("head.0.") || name.hasPrefix("head.1.")
 }
 
 /// The layout of the first Google .npz among `paths`, if any.

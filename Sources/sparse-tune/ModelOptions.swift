@@ -53,6 +53,8 @@ struct ModelOptions: ParsableArguments {
     var prompts: Int?
     @Flag(name: .customLong("with-adaptformer"), help: "evit: also train AdaptFormer modules.")
     var withAdaptformer = false
+    @Option(name: .customLong("drop-path"), help: "Training: stochastic depth rate at the last block (default 0; NOAH uses 0.1).")
+    var dropPath: Double?
 
     /// The tuning configuration: `base` (a task file's) or the method's defaults, overridden by the flags given.
     func tuning(base: TuningConfig?) throws -> TuningConfig {
@@ -89,6 +91,7 @@ struct ModelOptions: ParsableArguments {
         if loraQVOnly { t.loraQVOnly = true }
         if let prompts { t.prompts = prompts }
         if withAdaptformer { t.evitWithAdaptformer = true }
+        if let dropPath { t.dropPath = dropPath }
         return t
     }
 

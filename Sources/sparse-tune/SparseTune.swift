@@ -8,7 +8,7 @@ struct SparseTune: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sparse-tune",
         abstract: "Vision Transformers with Sparse-Tuning on the CPU: inference, FLOPs, benchmarks.",
-        subcommands: [DemoCommand.self, ForwardCommand.self, PredictCommand.self, InspectCommand.self, FlopsCommand.self, BenchCommand.self]
+        subcommands: [DemoCommand.self, TrainCommand.self, EvalCommand.self, ForwardCommand.self, PredictCommand.self, GradCommand.self, InspectCommand.self, FlopsCommand.self, BenchCommand.self, PlotCommand.self, VisualizeCommand.self, VTABCommand.self, SweepCommand.self]
     )
 
     static func main() {

@@ -1,24 +1,36 @@
 // Procedurally generated images: one object (its shape is the class) on a cluttered background, so that most
 // patches carry little information — built-in data for demos and tests that needs no download.
 
-/// Generator of labelled synthetic RGB images: class k is the k-th shape of ``SyntheticImages/shapes``, drawn in a
-/// random colour, size and position over smooth noise, stripes and small distractor blobs.
+/// Generator of labelled synthetic RGB images: one object drawn in a random colour and size over smooth noise,
+/// stripes and small distractor blobs. With ``Labeling/shape`` class k is the k-th shape of
+/// ``SyntheticImages/shapes``; with ``Labeling/quadrant`` the class is the quadrant holding the object (any shape).
 public struct SyntheticImages: Sendable {
     /// Shape names, one per class.
     public static let shapes = ["disc", "square", "triangle", "ring", "cross", "diamond", "bar", "checker"]
+    /// Quadrant names, one per class of ``Labeling/quadrant``.
+    public static let quadrants = ["top-left", "top-right", "bottom-left", "bottom-right"]
+
+    /// What the label of an image means.
+    public enum Labeling: String, Sendable { case shape, quadrant }
 
     public let size: Int
     public let classes: Int
+    public let labeling: Labeling
 
-    /// - Parameters: size: image side in pixels; classes: how many shapes (2…8) are used as classes.
-    public init(size: Int, classes: Int) throws {
+    /// - Parameters: size: image side in pixels; classes: how many shapes (2…8) are classes (4 for quadrants).
+    public init(size: Int, classes: Int, labeling: Labeling = .shape) throws {
         guard size >= 8 else { throw SparseTuningError("synthetic image size must be at least 8 (got \(size))") }
-        guard (2...Self.shapes.count).contains(classes) else {
-            throw SparseTuningError("synthetic data has 2 to \(Self.shapes.count) classes (got \(classes))")
+        let maxClasses = labeling == .shape ? Self.shapes.count : Self.quadrants.count
+        guard (2...maxClasses).contains(classes) else {
+            throw SparseTuningError("synthetic \(labeling.rawValue) data has 2 to \(maxClasses) classes (got \(classes))")
         }
         self.size = size
         self.classes = classes
+        self.labeling = labeling
     }
+
+    /// Class names, one per class.
+    public var classNames: [String] { Array((labeling == .shape ? Self.shapes : Self.quadrants)[..<classes]) }
 
     /// Image `index` of the stream seeded by `seed`, with its label (`index % classes`). Deterministic.
     public func sample(_ index: Int, seed: UInt64) -> (image: RGBImage, label: Int) {
@@ -45,12 +57,23 @@ public struct SyntheticImages: Sendable {
             let col = (0..<3).map { _ in UInt8(rng.uniform() * 255) }
             fill(&px, s) { x, y in (x - cx) * (x - cx) + (y - cy) * (y - cy) < r * r ? col : nil }
         }
-        // The object.
-        let r = Float(s) * (0.15 + rng.uniform() * 0.12)
-        let cx = r + rng.uniform() * (Float(s) - 2 * r), cy = r + rng.uniform() * (Float(s) - 2 * r)
+        // The object: its shape is the label, or it lies in the labelled quadrant.
+        var cx: Float, cy: Float, r: Float, shape: String
+        switch labeling {
+        case .shape:
+            r = Float(s) * (0.15 + rng.uniform() * 0.12)
+            cx = r + rng.uniform() * (Float(s) - 2 * r)
+            cy = r + rng.uniform() * (Float(s) - 2 * r)
+            shape = Self.shapes[label]
+        case .quadrant:
+            r = Float(s) * (0.08 + rng.uniform() * 0.07)
+            let half = Float(s) / 2
+            cx = Float(label % 2) * half + r + rng.uniform() * (half - 2 * r)
+            cy = Float(label / 2) * half + r + rng.uniform() * (half - 2 * r)
+            shape = Self.shapes[Int(rng.uniform() * Float(Self.shapes.count)) % Self.shapes.count]
+        }
         var col = (0..<3).map { _ in UInt8(rng.uniform() * 255) }
         col[Int(rng.uniform() * 3) % 3] = 240  // keep it visible against the background
-        let shape = Self.shapes[label]
         fill(&px, s) { x, y in
             let dx = x - cx, dy = y - cy
             let inside: Bool

@@ -25,8 +25,17 @@ final class MatmulPrimitive: @unchecked Sendable {
     private let a, b, c: dnnl_memory_t
     private let biasMemory: dnnl_memory_t?
 
+    /// Products below this many multiply-accumulates run on one thread: waking the OpenMP team costs more than
+    /// it saves (adapters, small models), and a busy machine makes the wake-up slower still.
+    static let singleThreadMACs = 8 << 20
+
     init(_ spec: MatmulSpec) {
         let dnnl = DNNL.shared
+        // oneDNN fixes a primitive's thread count when it is created; create small ones on a one-thread team.
+        let macs = spec.cDims.reduce(1, *) * spec.aDims.last!
+        let threads = Compute.threads
+        if macs < Self.singleThreadMACs && threads > 1 { omp_set_num_threads(1) }
+        defer { if macs < Self.singleThreadMACs && threads > 1 { omp_set_num_threads(Int32(threads)) } }
         let inType = spec.bf16 ? dnnl_bf16 : dnnl_f32
         var aMD = DNNL.descriptor(dims: spec.aDims, strides: spec.aStrides, type: inType)
         var bMD = spec.packedB ? DNNL.anyDescriptor(dims: spec.bDims, type: inType)

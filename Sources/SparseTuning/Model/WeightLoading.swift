@@ -41,7 +41,7 @@ extension VisionTransformer {
 
         for p in parameters() {
             guard let t = pending.removeValue(forKey: p.name) else {
-                if p.name.hasPrefix("head.") && report.headDropped != nil { continue }
+                if p.name.hasPrefix("head.") && (ignoreHead || report.headDropped != nil) { continue }
                 throw SparseTuningError("missing tensor '\(p.name)' (expected shape \(p.shape)) in the weights"
                     + (sources.isEmpty ? "" : " (\(Set(sources.values).sorted().joined(separator: ", ")))"))
             }

@@ -24,6 +24,9 @@ public final class TunedViT: @unchecked Sendable {
     public private(set) var trainable: [Parameter] = []
     /// Token reductions of the most recent forward pass, by block (kept indices for visualisation and dumps).
     public private(set) var lastReductions: [Int: TokenReduction] = [:]
+    /// The EViT keep rate in use (the configured κ unless a keep-rate warm-up is changing it).
+    public var keepRate: Double
+
     /// Token count after each block in the most recent forward pass.
     public private(set) var lastTokenCounts: [Int] = []
 
@@ -39,6 +42,7 @@ public final class TunedViT: @unchecked Sendable {
         try tuning.validate(depth: backbone.config.depth)
         self.backbone = backbone
         self.tuning = tuning
+        keepRate = tuning.keepRate
         let cfg = backbone.config, c = cfg.dim, depth = cfg.depth
         var rng = SeededGenerator(seed: seed &+ 0x5EED)
         let m = tuning.method
@@ -346,7 +350,7 @@ public final class TunedViT: @unchecked Sendable {
         switch tuning.reduction {
         case .evit:
             return EViTSelection.select(probs: probs.data, batch: b, heads: config.heads, tokens: n,
-                                        keepRate: tuning.keepRate, fuse: tuning.fuse)
+                                        keepRate: keepRate, fuse: tuning.fuse)
         case .tome:
             return ToMeMerge.merge(qkv: qkv.data, batch: b, tokens: n, dim: config.dim, heads: config.heads,
                                    sizes: sizes?.data, r: tuning.tomeR)

@@ -1,0 +1,253 @@
+// The training loop (SPEC §5): AdamW with warm-up + cosine, weight-decay exclusions, label smoothing, mixup/cutmix,
+// gradient clipping and accumulation, EMA, κ warm-up; evaluation, an atomic task file and resume state each epoch,
+// a JSONL metrics log and a live progress line. Same seed and thread count ⇒ same result, resumed or not.
+import Foundation
+
+/// Hyper-parameters of a training run. The defaults are the VTAB-1K recipe of SPEC §5.
+public struct TrainingOptions: Codable, Sendable, Equatable {
+    public var epochs = 100
+    public var batchSize = 64
+    public var lr: Float = 1e-3
+    public var weightDecay: Float = 1e-4
+    public var warmupEpochs: Double = 10
+    public var minLR: Float = 0
+    public var labelSmoothing: Double = 0
+    /// Mixup / CutMix alphas (0 = off) and the probability of mixing a batch.
+    public var mixup: Double = 0
+    public var cutmix: Double = 0
+    public var mixupProb: Double = 1
+    /// Random-resized-crop + horizontal flip (otherwise the evaluation transform is used for training too).
+    public var augment = false
+    /// Global gradient-norm clip (nil = off).
+    public var clipGrad: Float?
+    /// Micro-batches per optimiser step.
+    public var accumulation = 1
+    /// EMA decay of the trainable tensors (nil = off); evaluation then uses the averages.
+    public var ema: Float?
+    public var seed: UInt64 = 0
+    /// EViT's keep-rate warm-up: κ from 1 to its target over these epochs (0 = off).
+    public var keepRateWarmupEpochs = 0
+    public var workers = 2
+    public var skipBadImages = false
+    /// Evaluate every this many epochs (and after the last).
+    public var evalEvery = 1
+
+    public init() {}
+
+    /// The complete-dataset recipe of the released code (SPEC §5): mixup 0.8, cutmix 1.0, smoothing 0.1,
+    /// random-resized-crop + flip, 20 warm-up epochs of 100.
+    public static var completeDataset: TrainingOptions {
+        var o = TrainingOptions()
+        o.mixup = 0.8
+        o.cutmix = 1.0
+        o.labelSmoothing = 0.1
+        o.augment = true
+        o.warmupEpochs = 20
+        return o
+    }
+
+    /// Throws a message naming the option when a value is impossible.
+    public func validate() throws {
+        func need(_ ok: Bool, _ m: String) throws { if !ok { throw SparseTuningError(m) } }
+        try need(epochs > 0, "--epochs must be positive (got \(epochs))")
+        try need(batchSize > 0, "--batch must be positive (got \(batchSize))")
+        try need(lr > 0 && lr.isFinite, "--lr must be positive (got \(lr))")
+        try need(weightDecay >= 0, "--weight-decay must be 0 or more (got \(weightDecay))")
+        try need(warmupEpochs >= 0, "--warmup-epochs must be 0 or more (got \(warmupEpochs))")
+        try need(labelSmoothing >= 0 && labelSmoothing < 1, "--label-smoothing must be in [0, 1) (got \(labelSmoothing))")
+        try need(mixup >= 0 && cutmix >= 0, "--mixup and --cutmix must be 0 or more")
+        try need(clipGrad.map { $0 > 0 } ?? true, "--clip-grad must be positive")
+        try need(accumulation >= 1, "--accumulation must be at least 1 (got \(accumulation))")
+        try need(ema.map { $0 > 0 && $0 < 1 } ?? true, "--ema decay must be in (0, 1)")
+        try need(keepRateWarmupEpochs >= 0, "--keep-rate-warmup must be 0 or more")
+        try need(evalEvery >= 1, "--eval-every must be at least 1")
+    }
+}
+
+/// What a finished (or resumed-and-finished) run reports.
+public struct TrainingSummary: Sendable {
+    public var epochs: Int
+    public var steps: Int
+    public var finalLoss: Double
+    public var trainAccuracy: Double
+    public var evaluation: EvaluationResult?
+    public var imagesPerSecond: Double
+    public var seconds: Double
+    public var peakRSSMB: Double
+}
+
+/// Trains a ``TunedViT`` on an image source.
+public final class Trainer {
+    public let model: TunedViT
+    public let options: TrainingOptions
+    public let train: any ImageSource
+    public let eval: (any ImageSource)?
+    public let normalization: Normalization
+    /// Evaluation geometry (VTAB: straight resize; complete datasets: timm's centre crop).
+    public let evalResize: ResizeMode
+    /// The task file written after every epoch (its resume state beside it), or nil to write nothing.
+    public let output: String?
+    public let metricsPath: String?
+    /// Class names stored in the task file.
+    public let classNames: [String]?
+    let loader: BatchLoader
+
+    /// Optimiser steps per epoch.
+    public var stepsPerEpoch: Int { max(1, loader.batchesPerEpoch / options.accumulation) }
+
+    public init(model: TunedViT, options: TrainingOptions, train: any ImageSource, eval: (any ImageSource)?,
+                normalization: Normalization, evalResize: ResizeMode = .squash, output: String?, metricsPath: String?,
+                classNames: [String]? = nil) throws {
+        try options.validate()
+        guard model.config.classes > 0 else { throw SparseTuningError("training needs a head: give --classes") }
+        if let bad = train.labels.first(where: { $0 < 0 || $0 >= model.config.classes }) {
+            throw SparseTuningError("the training data has label \(bad) but the model has \(model.config.classes) classes")
+        }
+        self.model = model
+        self.options = options
+        self.train = train
+        self.eval = eval
+        self.normalization = normalization
+        self.evalResize = evalResize
+        self.output = output
+        self.metricsPath = metricsPath
+        self.classNames = classNames
+        let size = model.config.imageSize
+        let trainAug: ImageAugmentation = options.augment ? try .timmTrain(size: size) : .eval(size: size, mode: evalResize)
+        loader = try BatchLoader(source: train, batchSize: options.batchSize, shuffle: true,
+                                 dropLast: train.count >= options.batchSize, augmentation: trainAug,
+                                 normalization: normalization, seed: options.seed, workers: options.workers,
+                                 skipBadImages: options.skipBadImages)
+    }
+
+    /// The task configuration stored with the weights.
+    public var taskConfig: TaskConfig {
+        TaskConfig(vit: model.config, tuning: model.tuning, classNames: classNames,
+                   normalization: normalization == .imagenet ? "imagenet" : "inception")
+    }
+
+    /// Runs the remaining epochs (all of them, or those after the resume state's when `resume` is set).
+    /// `progress` receives status lines; `log` drives the live progress line.
+    public func run(resume: Bool = false, progress: ProgressLine? = nil) throws -> TrainingSummary {
+        let size = model.config.imageSize
+        let totalSteps = stepsPerEpoch * options.epochs
+        // Warm-up is capped so that at least one step of the cosine remains (short runs).
+        let warmup = min(Int(options.warmupEpochs * Double(stepsPerEpoch)), totalSteps - 1)
+        let schedule = try CosineLRSchedule(baseLR: options.lr, totalSteps: totalSteps, warmupSteps: max(0, warmup),
+                                            minLR: options.minLR)
+        let keepSchedule = model.tuning.reducesTokens && model.tuning.reduction == .evit && options.keepRateWarmupEpochs > 0
+            ? try KeepRateSchedule(target: Float(model.tuning.keepRate), epochs: options.keepRateWarmupEpochs,
+                                   stepsPerEpoch: stepsPerEpoch) : nil
+        let optimizer = try AdamW(parameters: model.trainable, lr: options.lr, weightDecay: options.weightDecay)
+        let ema = try options.ema.map { try ExponentialMovingAverage(parameters: model.trainable, decay: $0) }
+        let mixer = options.mixup > 0 || options.cutmix > 0
+            ? try MixupCutmix(classes: model.config.classes, mixupAlpha: options.mixup, cutmixAlpha: options.cutmix,
+                              prob: options.mixupProb, labelSmoothing: options.labelSmoothing) : nil
+        let configJSON = taskConfig.encoded()
+        let buffers = model.taskStateDict().filter { $0.name.hasPrefix("head.0.") }
+
+        var startEpoch = 0, step = 0
+        var best: Double?, bestEpoch: Int?
+        if resume, let output, FileManager.default.fileExists(atPath: TrainingCheckpoint.resumePath(forTask: output)) {
+            let state = try TrainingCheckpoint.loadResume(from: TrainingCheckpoint.resumePath(forTask: output), optimizer: optimizer,
+                                                          ema: ema, buffers: buffers, expectedConfigJSON: configJSON)
+            startEpoch = state.progress.epoch
+            step = state.progress.step
+            best = state.progress.bestMetric
+            bestEpoch = state.progress.bestEpoch
+            model.parametersUpdated()
+            progress?.message("resumed from \(state.path) after epoch \(startEpoch) (step \(step))")
+        }
+        let metrics = try metricsPath.map {
+            try MetricsLog(path: $0, mode: startEpoch > 0 ? .append(keepingThroughStep: step) : .create)
+        }
+        defer { metrics?.close() }
+
+        let started = DispatchTime.now().uptimeNanoseconds
+        var images = 0, lastLoss = 0.0, lastTrainAcc = 0.0
+        var evaluation: EvaluationResult?
+        for epoch in startEpoch..<options.epochs {
+            progress?.beginEpoch(epoch)
+            let it = loader.epoch(epoch)
+            defer { it.cancel() }
+            var lossSum = 0.0, seen = 0, correct = 0, micro = 0, stepInEpoch = 0
+            let epochStart = DispatchTime.now().uptimeNanoseconds
+            while let batch = try it.next() {
+                var rng = loader.batchGenerator(epoch: epoch, number: batch.number)
+                if let keepSchedule { model.keepRate = Double(keepSchedule.keepRate(atStep: step)) }
+                var targets = CrossEntropy.Targets.hard(batch.labels)
+                var smoothing = Float(options.labelSmoothing)
+                if let mixer {
+                    targets = .soft(try mixer.apply(images: batch.images, labels: batch.labels, using: &rng).targets)
+                    smoothing = 0  // already in the mixed targets
+                }
+                let (loss, logits) = try model.forwardBackward(batch.images, training: true, rng: &rng) {
+                    try CrossEntropy.forwardBackward(logits: $0, targets: targets, labelSmoothing: smoothing)
+                }
+                guard loss.isFinite else {
+                    throw SparseTuningError("training diverged: the loss is \(loss) at epoch \(epoch + 1), step \(step + 1); lower --lr")
+                }
+                correct += try Accuracy.correct(logits: logits, labels: batch.labels)
+                lossSum += Double(loss) * Double(batch.count)
+                seen += batch.count
+                micro += 1
+                if micro == options.accumulation {
+                    if options.accumulation > 1 { scaleGradients(model.trainable, by: 1 / Float(options.accumulation)) }
+                    if let clip = options.clipGrad { clipGradNorm(model.trainable, maxNorm: clip) }
+                    optimizer.step(lr: schedule.lr(at: step))
+                    optimizer.zeroGrad()
+                    model.parametersUpdated()
+                    ema?.update()
+                    micro = 0
+                    step += 1
+                    stepInEpoch += 1
+                    progress?.update(epoch: epoch, step: min(stepInEpoch, stepsPerEpoch), loss: Float(lossSum / Double(seen)),
+                                     lr: schedule.lr(at: step), images: seen)
+                }
+            }
+            if micro > 0 { optimizer.zeroGrad() }  // an incomplete accumulation group at the end of an epoch is dropped
+            images += seen
+            lastLoss = seen > 0 ? lossSum / Double(seen) : 0
+            lastTrainAcc = seen > 0 ? Double(correct) / Double(seen) : 0
+            let epochSeconds = Double(DispatchTime.now().uptimeNanoseconds - epochStart) / 1e9
+            var record = MetricsRecord(epoch: epoch + 1, step: step, loss: lastLoss, lr: Double(schedule.lr(at: step)),
+                                       trainAccuracy: lastTrainAcc, imagesPerSecond: Double(seen) / max(epochSeconds, 1e-9),
+                                       time: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+            var summary = String(format: "epoch %d/%d: loss %.4f, train acc %.2f%%", epoch + 1, options.epochs, lastLoss, 100 * lastTrainAcc)
+            if let eval, (epoch + 1) % options.evalEvery == 0 || epoch + 1 == options.epochs {
+                let run = { try Evaluator.evaluate(self.model, source: eval, batchSize: self.options.batchSize,
+                                                   augmentation: .eval(size: size, mode: self.evalResize),
+                                                   normalization: self.normalization, workers: self.options.workers,
+                                                   skipBadImages: self.options.skipBadImages) }
+                let result: EvaluationResult
+                if let ema {
+                    ema.swapIn(); model.parametersUpdated()
+                    defer { ema.swapOut(); model.parametersUpdated() }
+                    result = try run()
+                } else {
+                    result = try run()
+                }
+                evaluation = result
+                record.valAccuracy = result.top1
+                summary += String(format: ", eval top-1 %.2f%% top-5 %.2f%%", 100 * result.top1, 100 * result.top5)
+                if best == nil || result.top1 > best! { best = result.top1; bestEpoch = epoch + 1 }
+            }
+            try metrics?.append(record)
+            if let output {
+                if let ema { ema.swapIn() }
+                try TrainingCheckpoint.saveTask(model.taskStateDict(), configJSON: configJSON, to: output)
+                if let ema { ema.swapOut() }
+                try TrainingCheckpoint.saveResume(to: TrainingCheckpoint.resumePath(forTask: output), optimizer: optimizer, ema: ema,
+                                                  buffers: buffers,
+                                                  progress: ResumeProgress(epoch: epoch + 1, step: step, bestMetric: best, bestEpoch: bestEpoch),
+                                                  configJSON: configJSON)
+            }
+            progress?.endEpoch(summary)
+        }
+        progress?.finish()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        return TrainingSummary(epochs: options.epochs, steps: step, finalLoss: lastLoss, trainAccuracy: lastTrainAcc,
+                               evaluation: evaluation, imagesPerSecond: Double(images) / max(seconds, 1e-9), seconds: seconds,
+                               peakRSSMB: Benchmark.peakResidentMB())
+    }
+}

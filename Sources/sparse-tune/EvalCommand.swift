@@ -1,0 +1,58 @@
+// `sparse-tune eval`: top-1, top-5, per-class accuracy and a confusion-matrix CSV of a backbone + task file.
+import ArgumentParser
+import Foundation
+import SparseTuning
+
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Evaluate a backbone + task file on a dataset split.")
+
+    @Option(name: .customLong("weights"), help: "Backbone, then task file (repeat to layer files).")
+    var weights: [String] = []
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var dataOptions: DataOptions
+    @Option(name: .customLong("batch"), help: "Batch size.") var batchSize: Int = 64
+    @Option(help: "Write the confusion matrix (rows: true class, columns: predicted) as CSV here.") var confusion: String?
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        guard !weights.isEmpty else { throw SparseTuningError("eval needs --weights BACKBONE --weights TASK.safetensors") }
+        guard batchSize > 0 else { throw SparseTuningError("--batch must be positive (got \(batchSize))") }
+        let format = try dataOptions.parsedFormat()
+        guard let source = try dataOptions.evalSource(format) else {
+            throw SparseTuningError("no evaluation split in \(dataOptions.data); give --eval-split")
+        }
+        let built = try buildModel(model, weights: weights)
+        if built.task == nil { note("note: no task file among --weights; evaluating the checkpoint's own head") }
+        let result = try Evaluator.evaluate(built.model, source: source, batchSize: batchSize,
+                                            augmentation: .eval(size: built.model.config.imageSize, mode: try dataOptions.resizeMode(format)),
+                                            normalization: try dataOptions.normalization(task: built.task),
+                                            workers: dataOptions.workers, skipBadImages: dataOptions.skipBadImages)
+        let names = built.task?.classNames ?? source.classNames
+        if let confusion { try result.confusion.writeCSV(to: confusion, classNames: names.count == result.confusion.classes ? names : nil) }
+        let perClass = result.confusion.perClassAccuracy
+        if json {
+            let out: [String: Any] = [
+                "samples": result.samples, "top1": result.top1, "top5": result.top5, "loss": result.loss,
+                "images_per_s": result.imagesPerSecond, "skipped_images": result.skipped,
+                "per_class_accuracy": perClass.enumerated().map { i, a in
+                    ["class": i, "name": i < names.count ? names[i] : "\(i)", "accuracy": a as Any, "support": result.confusion.support(i)] as [String: Any]
+                },
+            ]
+            let data = try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        print(String(format: "%d images: top-1 %.2f%%, top-5 %.2f%%, loss %.4f, %.1f img/s", result.samples,
+                     100 * result.top1, 100 * result.top5, result.loss, result.imagesPerSecond)
+              + (result.skipped > 0 ? ", \(result.skipped) unreadable images skipped" : ""))
+        print("per-class accuracy:")
+        for (i, a) in perClass.enumerated() {
+            let name = i < names.count ? names[i] : "\(i)"
+            print("  \(name.padding(toLength: max(12, name.count), withPad: " ", startingAt: 0))  "
+                  + (a.map { String(format: "%6.2f%%", 100 * $0) } ?? "   n/a") + "  (\(result.confusion.support(i)) images)")
+        }
+        if let confusion { print("confusion matrix written to \(confusion)") }
+    }
+}

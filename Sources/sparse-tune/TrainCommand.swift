@@ -1,0 +1,126 @@
+// `sparse-tune train`: fine-tune a backbone on a dataset with the chosen method; task file, resume state and a
+// JSONL metrics log are written every epoch.
+import ArgumentParser
+import Foundation
+import SparseTuning
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Fine-tune a backbone (default method: sparse-tuning, SPEC §5 VTAB-1K recipe).")
+
+    @Option(name: .customLong("weights"), help: "Backbone checkpoint (.safetensors or Google .npz); repeat to layer files.")
+    var weights: [String] = []
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var dataOptions: DataOptions
+    @Option(help: "Task file to write (trainable tensors + configuration), replaced atomically every epoch.")
+    var output: String
+    @Option(help: "JSONL metrics log (default: <output>.metrics.jsonl).")
+    var metrics: String?
+    @Option(help: "Recipe defaults: vtab (no augmentation) or complete (mixup 0.8, cutmix 1.0, smoothing 0.1, crop+flip, 20 warm-up epochs).")
+    var recipe: String = "vtab"
+    @Option(help: "Epochs.") var epochs: Int?
+    @Option(name: .customLong("batch"), help: "Batch size.") var batchSize: Int?
+    @Option(help: "Peak learning rate.") var lr: Float?
+    @Option(name: .customLong("weight-decay"), help: "AdamW weight decay (not on biases, norms, tokens).") var weightDecay: Float?
+    @Option(name: .customLong("warmup-epochs"), help: "Linear warm-up epochs before the cosine decay.") var warmupEpochs: Double?
+    @Option(name: .customLong("min-lr"), help: "Final learning rate of the cosine.") var minLR: Float?
+    @Option(name: .customLong("label-smoothing"), help: "Label smoothing.") var labelSmoothing: Double?
+    @Option(help: "Mixup alpha (0 = off).") var mixup: Double?
+    @Option(help: "CutMix alpha (0 = off).") var cutmix: Double?
+    @Option(name: .customLong("mixup-prob"), help: "Probability of mixing a batch.") var mixupProb: Double?
+    @Flag(help: "Random-resized-crop and horizontal flip.") var augment = false
+    @Flag(name: .customLong("no-augment"), help: "No augmentation (overrides the recipe).") var noAugment = false
+    @Option(name: .customLong("clip-grad"), help: "Clip the global gradient norm to this value.") var clipGrad: Float?
+    @Option(help: "Micro-batches accumulated per optimiser step.") var accumulation: Int?
+    @Option(help: "EMA decay of the trained tensors, e.g. 0.9998 (evaluation uses the averages).") var ema: Float?
+    @Option(help: "Random seed (same seed and thread count ⇒ same result).") var seed: UInt64?
+    @Option(name: .customLong("keep-rate-warmup"), help: "Epochs of EViT's keep-rate warm-up (κ from 1 to its target).") var keepRateWarmup: Int?
+    @Option(name: .customLong("eval-every"), help: "Evaluate every N epochs (and after the last).") var evalEvery: Int?
+    @Flag(name: .customLong("no-eval"), help: "Do not evaluate.") var noEval = false
+    @Flag(help: "Continue from <output>.resume.safetensors exactly where it stopped.") var resume = false
+    @Flag(help: "Print the final summary as JSON on stdout.") var json = false
+
+    func trainingOptions() throws -> TrainingOptions {
+        var o: TrainingOptions
+        switch recipe {
+        case "vtab": o = TrainingOptions()
+        case "complete": o = TrainingOptions.completeDataset
+        default: throw SparseTuningError("--recipe '\(recipe)' is not valid; expected vtab or complete")
+        }
+        if let epochs { o.epochs = epochs }
+        if let batchSize { o.batchSize = batchSize }
+        if let lr { o.lr = lr }
+        if let weightDecay { o.weightDecay = weightDecay }
+        if let warmupEpochs { o.warmupEpochs = warmupEpochs }
+        if let minLR { o.minLR = minLR }
+        if let labelSmoothing { o.labelSmoothing = labelSmoothing }
+        if let mixup { o.mixup = mixup }
+        if let cutmix { o.cutmix = cutmix }
+        if let mixupProb { o.mixupProb = mixupProb }
+        if augment { o.augment = true }
+        if noAugment { o.augment = false }
+        o.clipGrad = clipGrad ?? o.clipGrad
+        if let accumulation { o.accumulation = accumulation }
+        o.ema = ema ?? o.ema
+        if let seed { o.seed = seed }
+        if let keepRateWarmup { o.keepRateWarmupEpochs = keepRateWarmup }
+        if let evalEvery { o.evalEvery = evalEvery }
+        o.workers = dataOptions.workers
+        o.skipBadImages = dataOptions.skipBadImages
+        try o.validate()
+        return o
+    }
+
+    func run() throws {
+        if weights.isEmpty && model.method != TuningMethod.full.rawValue {
+            throw SparseTuningError("train needs --weights BACKBONE (a .safetensors or Google .npz); only --method full may start from random weights")
+        }
+        let options = try trainingOptions()
+        let format = try dataOptions.parsedFormat()
+        let train = try dataOptions.trainSource(format)
+        let eval = noEval ? nil : try dataOptions.evalSource(format)
+        var modelOptions = model
+        if modelOptions.method == nil { modelOptions.method = TuningMethod.sparseTuning.rawValue }
+        if modelOptions.classes == nil { modelOptions.classes = train.classNames.count }
+        let built = try buildModel(modelOptions, weights: weights, forTraining: true)
+        let vit = built.model
+        note("training \(vit.tuning.method.rawValue) on \(train.count) images (\(train.classNames.count) classes, \(format.rawValue))"
+             + (eval.map { ", evaluating on \($0.count)" } ?? "") + "; "
+             + String(format: "%.3f M trainable parameters (%.3f M without the head), %.2f GFLOPs/image (fvcore)",
+                      Double(vit.trainableCount) / 1e6, Double(vit.trainableCountWithoutHead) / 1e6,
+                      FLOPCounter.count(vit.config, tuning: vit.tuning).gflops))
+        let trainer = try Trainer(model: vit, options: options, train: train, eval: eval,
+                                  normalization: try dataOptions.normalization(task: built.task),
+                                  evalResize: try dataOptions.resizeMode(format), output: output,
+                                  metricsPath: metrics ?? defaultMetricsPath(output), classNames: train.classNames)
+        let summary = try trainer.run(resume: resume,
+                                      progress: ProgressLine(epochs: options.epochs, stepsPerEpoch: trainer.stepsPerEpoch))
+        if json {
+            let gflops = FLOPCounter.count(vit.config, tuning: vit.tuning).gflops
+            var out: [String: Any] = [
+                "method": vit.tuning.method.rawValue, "epochs": summary.epochs, "steps": summary.steps,
+                "final_loss": summary.finalLoss, "train_accuracy": summary.trainAccuracy,
+                "train_images_per_s": summary.imagesPerSecond, "seconds": summary.seconds, "peak_rss_mb": summary.peakRSSMB,
+                "trainable_parameters": vit.trainableCount, "trainable_parameters_without_head": vit.trainableCountWithoutHead,
+                "gflops": gflops, "output": output,
+            ]
+            if let e = summary.evaluation {
+                out["eval_top1"] = e.top1; out["eval_top5"] = e.top5; out["eval_images_per_s"] = e.imagesPerSecond
+            }
+            let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        var line = String(format: "done: %d epochs, final train loss %.4f, train acc %.2f%%", summary.epochs, summary.finalLoss,
+                          100 * summary.trainAccuracy)
+        if let e = summary.evaluation { line += String(format: ", eval top-1 %.2f%% (top-5 %.2f%%)", 100 * e.top1, 100 * e.top5) }
+        line += String(format: "; %.1f img/s, peak RSS %.0f MiB; wrote %@", summary.imagesPerSecond, summary.peakRSSMB, output)
+        print(line)
+    }
+}
+
+/// `task.safetensors` → `task.metrics.jsonl`.
+func defaultMetricsPath(_ output: String) -> String {
+    (output.hasSuffix(".safetensors") ? String(output.dropLast(".safetensors".count)) : output) + ".metrics.jsonl"
+}

@@ -1,0 +1,96 @@
+// `sparse-tune visualize`: which image patches survive each EViT sparsifying block — one panel per block, with the
+// dropped patches greyed out and the fused token's weight in the captions — written as a PNG.
+import ArgumentParser
+import Foundation
+import SparseTuning
+
+struct VisualizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "visualize",
+        abstract: "Draw the patches each token-sparsifying block keeps and drops for an image (PNG).",
+        discussion: "The image is resized to the model's input size (squash) and run through the model; the figure shows "
+            + "the input, then per sparsifying block the patches dropped so far greyed out, those dropped by that block "
+            + "tinted by their fusion weight, and captions with the kept count and the fused token's weight. "
+            + "The model needs EViT sparsification: a task file trained with it, or --keep-rate below 1 "
+            + "(and --ts-layers).")
+
+    @Option(name: .customLong("weights"), help: "Checkpoint (.safetensors or Google .npz); repeat to layer files (backbone, then task file).")
+    var weights: [String] = []
+    @OptionGroup var model: ModelOptions
+    @Option(name: .customLong("image"), help: "Image file (JPEG or PNG); repeat for several.")
+    var images: [String] = []
+    @Option(help: "Output PNG (only with one --image; default: next to the image, NAME-kept.png).")
+    var out: String?
+    @Option(help: "Normalisation: inception or imagenet (default: the task file's, else inception).")
+    var norm: String?
+
+    func run() throws {
+        guard !weights.isEmpty else { throw SparseTuningError("visualize needs --weights FILE") }
+        guard !images.isEmpty else { throw SparseTuningError("visualize needs an --image FILE") }
+        if let out {
+            guard images.count == 1 else { throw SparseTuningError("--out names one file; give one --image (got \(images.count))") }
+            guard URL(fileURLWithPath: out).pathExtension.lowercased() == "png" else {
+                throw SparseTuningError("--out \(out): expected a .png file name")
+            }
+        }
+        let built = try buildModel(model, weights: weights)
+        let vit = built.model
+        let tuning = vit.tuning
+        guard tuning.reduction == .evit else {
+            throw SparseTuningError("visualize shows EViT token sparsification; this model merges tokens with ToMe (--reduction tome)")
+        }
+        guard tuning.reducesTokens, vit.keepRate < 1 else {
+            throw SparseTuningError("the model has no EViT token sparsification (keep rate \(vit.keepRate)"
+                + (tuning.tsLayers?.isEmpty == true ? ", no --ts-layers" : "")
+                + "); give --keep-rate below 1 (and --ts-layers), or a task file trained with sparsification")
+        }
+        let normName = norm ?? built.task?.normalization ?? "inception"
+        guard let normalization = Normalization(name: normName) else {
+            throw SparseTuningError("--norm '\(normName)' is not valid; expected inception or imagenet")
+        }
+        let cfg = vit.config
+        let pre = ImagePreprocessor(size: cfg.imageSize, mode: .squash, normalization: normalization)
+        let decoded = try images.map { try ImageDecoder.decode(path: $0) }
+        let logits = try vit.forward(pre.batch(decoded))
+        let reductions = vit.lastReductions
+        guard !reductions.isEmpty else {
+            throw SparseTuningError("no block dropped any token: keep rate \(vit.keepRate) keeps all "
+                + "\((cfg.imageSize / cfg.patch) * (cfg.imageSize / cfg.patch)) patch tokens")
+        }
+        let grid = cfg.imageSize / cfg.patch
+        for (b, path) in images.enumerated() {
+            let trace = try SparsificationTrace(reductions: reductions, sample: b, patchCount: grid * grid)
+            var title = "\((path as NSString).lastPathComponent): keep rate \(AxisTicks.format(vit.keepRate)), "
+                + "blocks \(trace.stages.map { String($0.block) }.joined(separator: ",")), "
+                + (tuning.fuse ? "fusion on" : "no fusion")
+            if cfg.classes > 0 {
+                let k = cfg.classes
+                let probs = softmax(Array(UnsafeBufferPointer(start: logits.data + b * k, count: k)))
+                let top = probs.indices.max { probs[$0] < probs[$1] || (probs[$0] == probs[$1] && $0 > $1) }!
+                let names = built.task?.classNames
+                let label = names.map { top < $0.count ? $0[top] : "\(top)" } ?? "class \(top)"
+                title += String(format: "; predicted %@ (p = %.2f)", label, Double(probs[top]))
+            }
+            let figure = try KeptTokenFigure(image: pre.geometry(decoded[b]), patch: cfg.patch, trace: trace, title: title)
+            let output = out ?? pathWithSuffix(path, "-kept", ext: "png")
+            try figure.writePNG(to: output)
+            print("\(path) → \(output)")
+            for stage in trace.stages {
+                var line = "  block \(stage.block): \(stage.keptCount)/\(stage.tokensIn - 1) tokens kept, "
+                    + "\(stage.remainingPatches.count)/\(trace.patchCount) patches left"
+                if stage.fused {
+                    line += String(format: "; fused Σw = %.3f over %d patches", Double(stage.fusedWeight), stage.droppedPatches.count)
+                    if !stage.droppedFusedTokens.isEmpty { line += " + the earlier fused token" }
+                }
+                for k in stage.keptFusedTokens { line += "; fused token of block \(k.block) kept at rank \(k.rank)" }
+                print(line)
+            }
+        }
+    }
+}
+
+/// `path` with `suffix` added to its name and its extension replaced by `ext` (a.jpg → a-kept.png).
+func pathWithSuffix(_ path: String, _ suffix: String, ext: String) -> String {
+    let stemPath = pathReplacingExtension(path, with: "x").dropLast(2)
+    return "\(stemPath)\(suffix).\(ext)"
+}

@@ -1,0 +1,164 @@
+// Report visualisation: tracing kept token indices back to patches through successive EViT reductions (a
+// constructed case), the public TokenReduction views, and the kept-token figure of a tiny random model.
+import XCTest
+import Foundation
+@testable import SparseTuning
+
+final class ReportVisualizeTests: XCTestCase {
+    /// An EViT reduction of one sample with the given scores, keeping the `k` best, fused or not.
+    func reduction(scores: [Float], k: Int, fuse: Bool) -> TokenReduction {
+        let order = scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+        let kept = Array(order[..<k]), dropped = Array(order[k...])
+        return TokenReduction(batch: 1, tokensIn: scores.count + 1, tokensOut: k + (fuse ? 2 : 1), rows: [],
+                              kept: [kept], dropped: fuse ? [dropped] : [],
+                              scores: Tensor(shape: [1, scores.count], values: scores))
+    }
+
+    func testKeptIndicesMapBackToPatches() throws {
+        // Block 1: 6 patches; scores rank p4 > p0 > p2 > p5 > p1 > p3; keep 3, fuse the rest.
+        let r1 = reduction(scores: [0.2, 0.05, 0.15, 0.01, 0.3, 0.1], k: 3, fuse: true)
+        XCTAssertEqual(r1.kept, [[4, 0, 2]])
+        XCTAssertEqual(r1.droppedTokens, [[5, 1, 3]])
+        XCTAssertEqual(r1.fusionWeights, [[0.1, 0.05, 0.01]])
+        XCTAssertTrue(r1.isEViT && r1.fusesDropped)
+        // Block 2 sees [p4, p0, p2, fused(1)]: it keeps the fused token first, then p0; drops p4 and p2.
+        let r2 = reduction(scores: [0.1, 0.3, 0.05, 0.4], k: 2, fuse: true)
+        // Block 3 sees [fused(1), p0, fused(2)], keeps two without fusion: fused(2) is dropped for good.
+        let r3 = reduction(scores: [0.5, 0.2, 0.1], k: 2, fuse: false)
+        XCTAssertFalse(r3.fusesDropped)
+        XCTAssertEqual(r3.droppedTokens, [[2]], "the complement of kept without fusion")
+        XCTAssertEqual(r3.fusionWeights, [])
+
+        let trace = try SparsificationTrace(reductions: [1: r1, 2: r2, 3: r3], patchCount: 6)
+        XCTAssertEqual(trace.stages.map(\.block), [1, 2, 3])
+        let (s1, s2, s3) = (trace.stages[0], trace.stages[1], trace.stages[2])
+        XCTAssertEqual(s1.outputs, [.patch(4), .patch(0), .patch(2), .fused(block: 1)])
+        XCTAssertEqual(s1.droppedPatches, [5, 1, 3])
+        XCTAssertEqual(s1.droppedPatchWeights, [0.1, 0.05, 0.01])
+        XCTAssertEqual(s1.fusedWeight, 0.16, accuracy: 1e-6)
+        XCTAssertEqual(s1.remainingPatches, [0, 2, 4])
+        XCTAssertEqual(s1.keptCount, 3)
+
+        XCTAssertEqual(s2.outputs, [.fused(block: 1), .patch(0), .fused(block: 2)])
+        XCTAssertEqual(s2.keptFusedTokens, [.init(block: 1, rank: 1)])
+        XCTAssertEqual(s2.droppedPatches, [4, 2])
+        XCTAssertEqual(s2.droppedPatchWeights, [0.1, 0.05])
+        XCTAssertEqual(s2.fusedWeight, 0.15, accuracy: 1e-6)
+        XCTAssertEqual(s2.remainingPatches, [0])
+
+        XCTAssertEqual(s3.outputs, [.fused(block: 1), .patch(0)])
+        XCTAssertEqual(s3.droppedPatches, [])
+        XCTAssertEqual(s3.droppedFusedTokens, [2])
+        XCTAssertEqual(s3.fusedWeight, 0)
+        XCTAssertEqual(s3.keptFusedTokens, [.init(block: 1, rank: 1)])
+        XCTAssertEqual(trace.stageDropping(patch: 5), 0)
+        XCTAssertEqual(trace.stageDropping(patch: 2), 1)
+        XCTAssertNil(trace.stageDropping(patch: 0))
+
+        // Captions on a 3×2 grid of 4-pixel patches.
+        let image = RGBImage(width: 12, height: 8, pixels: [UInt8](repeating: 128, count: 12 * 8 * 3))
+        let figure = try KeptTokenFigure(image: image, patch: 4, trace: trace)
+        XCTAssertEqual(figure.captions(panel: 1)[0], "block 1: 3/6 kept")
+        XCTAssertEqual(figure.captions(panel: 1)[1], "fused: Σw = 0.160 over 3 patches")
+        XCTAssertEqual(figure.captions(panel: 2), ["block 2: 2/4 kept", "fused: Σw = 0.150 over 2 patches",
+                                                  "fused token of block 1 kept (rank 1)", "patches left: 1/6"])
+        XCTAssertEqual(figure.captions(panel: 3), ["block 3: 2/3 kept", "dropped: 0 patches + fused, no fusion",
+                                                  "fused token of block 1 kept (rank 1)", "fused token of block 2 dropped", "patches left: 1/6"])
+        let states = figure.states(panel: 2)
+        XCTAssertEqual(states[0], .kept)
+        XCTAssertEqual(states[5], .droppedEarlier)
+        XCTAssertEqual(states[4], .droppedHere(tint: 0.5), "the highest fusion weight gets the strongest tint")
+    }
+
+    func testTraceRejectsToMeAndMismatchedCounts() throws {
+        XCTAssertThrowsError(try SparsificationTrace(reductions: [:], patchCount: 4))
+        let tome = TokenReduction(batch: 1, tokensIn: 5, tokensOut: 4, rows: [], sizes: Tensor(zeros: [1, 4]))
+        XCTAssertFalse(tome.isEViT)
+        XCTAssertEqual(tome.droppedTokens, [])
+        XCTAssertThrowsError(try SparsificationTrace(reductions: [0: tome], patchCount: 4)) { error in
+            XCTAssertTrue("\(error)".contains("ToMe"), "\(error)")
+        }
+        let r = reduction(scores: [0.4, 0.3, 0.2, 0.1], k: 2, fuse: true)
+        XCTAssertThrowsError(try SparsificationTrace(reductions: [0: r], patchCount: 9)) { error in
+            XCTAssertTrue("\(error)".contains("expected 10"), "\(error)")
+        }
+        XCTAssertThrowsError(try SparsificationTrace(reductions: [0: r], sample: 1, patchCount: 4))
+        let trace = try SparsificationTrace(reductions: [0: r], patchCount: 4)
+        let image = RGBImage(width: 10, height: 10, pixels: [UInt8](repeating: 0, count: 300))
+        XCTAssertThrowsError(try KeptTokenFigure(image: image, patch: 4, trace: trace))
+        XCTAssertNoThrow(try KeptTokenFigure(image: image, patch: 5, trace: trace))
+    }
+
+    func testFigureOfTinyRandomModelShowsGreyAndColouredPatches() throws {
+        var config = ViTConfig(dim: 48, depth: 4, heads: 3, mlpDim: 96, patch: 8, imageSize: 64, classes: 4)
+        config.imageSize = 64
+        var tuning = TuningConfig.defaults(for: .evit)
+        tuning.keepRate = 0.5
+        tuning.tsLayers = [1, 2]
+        let model = try TunedViT(backbone: VisionTransformer(config: config, seed: 7), tuning: tuning)
+        let synthetic = try SyntheticImages(size: 64, classes: 4)
+        let image = synthetic.sample(2, seed: 11).image
+        if let view = reportViewPath("synthetic224.png") {
+            try PNGEncoder.write(try SyntheticImages(size: 224, classes: 8).sample(5, seed: 1).image, to: view)
+        }
+        let pre = ImagePreprocessor(size: 64, mode: .squash, normalization: .inception)
+        _ = try model.forward(pre.batch([image]))
+        XCTAssertEqual(model.lastReductions.keys.sorted(), [1, 2])
+        let trace = try SparsificationTrace(reductions: model.lastReductions, patchCount: 64)
+        XCTAssertEqual(trace.stages.map(\.keptCount), [32, 17])  // 64 → 32 (+ fused) → ⌈0.5·33⌉
+        XCTAssertEqual(trace.stages[0].droppedPatches.count, 32)
+        XCTAssertEqual(trace.stages[0].droppedPatchWeights.count, 32)
+        let weights = model.lastReductions[1]!.fusionWeights[0]
+        XCTAssertEqual(trace.stages[0].fusedWeight, weights.reduce(0, +), accuracy: 1e-6)
+        XCTAssertEqual(Set(trace.stages[0].droppedPatches + trace.stages[0].remainingPatches), Set(0..<64))
+
+        let figure = try KeptTokenFigure(image: pre.geometry(image), patch: 8, trace: trace, title: "synthetic")
+        let path = temporaryDirectory(self) + "/kept.png"
+        try figure.writePNG(to: path)
+        if let view = reportViewPath("kept-tiny.png") { try figure.writePNG(to: view) }
+        let decoded = try ImageDecoder.decode(path: path)
+        XCTAssertEqual(decoded.width, figure.size.width)
+        XCTAssertEqual(decoded.height, figure.size.height)
+        XCTAssertEqual(figure.displayScale, 3)
+        XCTAssertEqual(decoded.width, 2 * 10 + 3 * figure.panelWidth + 2 * 12)
+        let canvas = Canvas(image: decoded)
+        let d = figure.displayScale
+        let left = { (panel: Int) in figure.panelOrigin(panel).x + (figure.panelWidth - 64 * d) / 2 }
+        /// The displayed colour of pixel (x, y) of the model-size image in panel `panel` (inside its patch, off the grid lines).
+        func shown(_ panel: Int, _ x: Int, _ y: Int) -> RGBColor {
+            canvas.color(x: left(panel) + x * d + 1, y: figure.panelOrigin(panel).y + y * d + 1)
+        }
+        func original(_ x: Int, _ y: Int) -> RGBColor {
+            let i = (y * 64 + x) * 3
+            let g = pre.geometry(image).pixels
+            return RGBColor(g[i], g[i + 1], g[i + 2])
+        }
+        let kept = trace.stages[1].remainingPatches[0]
+        let droppedFirst = trace.stages[0].droppedPatches[0]
+        let droppedSecond = trace.stages[1].droppedPatches[0]
+        func centre(_ p: Int) -> (Int, Int) { ((p % 8) * 8 + 3, (p / 8) * 8 + 3) }
+        var (x, y) = centre(kept)
+        XCTAssertEqual(shown(0, x, y), original(x, y), "input panel")
+        XCTAssertEqual(shown(2, x, y), original(x, y), "kept patches keep their colour")
+        (x, y) = centre(droppedFirst)
+        XCTAssertEqual(shown(0, x, y), original(x, y))
+        let grey = shown(2, x, y)
+        XCTAssertTrue(grey.r == grey.g && grey.g == grey.b, "dropped earlier → grey, got \(grey)")
+        XCTAssertLessThan(grey.brightness, original(x, y).brightness, "and darker")
+        let tinted = shown(1, x, y)
+        XCTAssertGreaterThan(Int(tinted.r), Int(tinted.b) + 20, "dropped here → magenta tint, got \(tinted)")
+        (x, y) = centre(droppedSecond)
+        XCTAssertEqual(shown(1, x, y), original(x, y), "still kept at the first block")
+        let tinted2 = shown(2, x, y)
+        XCTAssertGreaterThan(Int(tinted2.r), Int(tinted2.b) + 20, "dropped by the second block → tinted, got \(tinted2)")
+        // Captions are drawn: dark text pixels below the images.
+        let captionTop = figure.panelOrigin(1).y + 64 * d + 6
+        var dark = 0
+        for yy in captionTop..<(captionTop + 10) {
+            for xx in figure.panelOrigin(1).x..<(figure.panelOrigin(1).x + 100) where canvas.color(x: xx, y: yy).brightness < 80 { dark += 1 }
+        }
+        XCTAssertGreaterThan(dark, 40, "caption text")
+        XCTAssertEqual(figure.captions(panel: 1)[0], "block 1: 32/64 kept")
+        XCTAssertEqual(figure.captions(panel: 2)[0], "block 2: 17/33 kept")
+    }
+}
