@@ -1,25 +1,29 @@
 // The released code's adapter (SPEC §3b): h = ReLU(down1 x); s1 = down2 h; s2 = up1 s1; o = down3 [s1; s2] + h;
-// a = up2 o — forward and backward. Cross-block sums are applied by the model.
+// a = up2 o (widths 64 and 32 by default) — forward and backward. Cross-block sums are applied by the model.
 
 final class OfficialAdapter: @unchecked Sendable {
     let block: Int
-    let down1: Linear  // C → 64
-    let down2: Linear  // 64 → 32
-    let up1: Linear    // 32 → 64
-    let down3: Linear  // 96 → 64
-    let up2: Linear    // 64 → C
+    /// Widths h (64 in the released code) and b (32).
+    let h: Int, b: Int
+    let down1: Linear  // C → h
+    let down2: Linear  // h → b
+    let up1: Linear    // b → h
+    let down3: Linear  // h+b → h
+    let up2: Linear    // h → C
 
     /// Downs Kaiming-uniform (a=√5), up1 and up2 zero, all biases zero (as the released code).
-    init(block: Int, dim: Int, rng: inout SeededGenerator) {
+    init(block: Int, dim: Int, widths: [Int] = [64, 32], rng: inout SeededGenerator) {
         self.block = block
-        down1 = Linear(inFeatures: dim, outFeatures: 64)
-        down2 = Linear(inFeatures: 64, outFeatures: 32)
-        up1 = Linear(inFeatures: 32, outFeatures: 64)
-        down3 = Linear(inFeatures: 96, outFeatures: 64)
-        up2 = Linear(inFeatures: 64, outFeatures: dim)
+        h = widths[0]
+        b = widths[1]
+        down1 = Linear(inFeatures: dim, outFeatures: h)
+        down2 = Linear(inFeatures: h, outFeatures: b)
+        up1 = Linear(inFeatures: b, outFeatures: h)
+        down3 = Linear(inFeatures: h + b, outFeatures: h)
+        up2 = Linear(inFeatures: h, outFeatures: dim)
         down1.weight.fillKaimingUniform(fanIn: dim, using: &rng)
-        down2.weight.fillKaimingUniform(fanIn: 64, using: &rng)
-        down3.weight.fillKaimingUniform(fanIn: 96, using: &rng)
+        down2.weight.fillKaimingUniform(fanIn: h, using: &rng)
+        down3.weight.fillKaimingUniform(fanIn: h + b, using: &rng)
     }
 
     var linears: [Linear] { [down1, down2, up1, down3, up2] }
@@ -37,17 +41,18 @@ final class OfficialAdapter: @unchecked Sendable {
 
     /// a (rows, C) from x (rows, C).
     func forward(_ x: UnsafePointer<Float>, rows: Int) -> (a: Tensor, saved: Saved) {
-        let h = Tensor(zeros: [rows, 64])
+        let hb = self.h, bb = self.b
+        let h = Tensor(zeros: [rows, hb])
         down1.forward(x, rows: rows, into: h.data)
         ReLU.forward(h.data, count: h.count)
-        let s1 = Tensor(zeros: [rows, 32])
+        let s1 = Tensor(zeros: [rows, bb])
         down2.forward(h.data, rows: rows, into: s1.data)
-        let s2 = Tensor(zeros: [rows, 64])
+        let s2 = Tensor(zeros: [rows, hb])
         up1.forward(s1.data, rows: rows, into: s2.data)
-        let cat = Tensor(zeros: [rows, 96])  // [s1; s2]
+        let cat = Tensor(zeros: [rows, hb + bb])  // [s1; s2]
         for r in 0..<rows {
-            (cat.data + r * 96).update(from: s1.data + r * 32, count: 32)
-            (cat.data + r * 96 + 32).update(from: s2.data + r * 64, count: 64)
+            (cat.data + r * (hb + bb)).update(from: s1.data + r * bb, count: bb)
+            (cat.data + r * (hb + bb) + bb).update(from: s2.data + r * hb, count: hb)
         }
         let o = h.copy()
         down3.forward(cat.data, rows: rows, into: o.data, accumulate: true)
@@ -61,16 +66,17 @@ final class OfficialAdapter: @unchecked Sendable {
                   dx: UnsafeMutablePointer<Float>) {
         func gw(_ i: Int) -> UnsafeMutablePointer<Float> { grads[2 * i].grad.data }
         func gb(_ i: Int) -> UnsafeMutablePointer<Float> { grads[2 * i + 1].grad.data }
+        let hb = self.h, bb = self.b
         up2.backwardWeights(da, saved.o.data, rows: rows, dWeight: gw(4), dBias: gb(4))
-        let dOut = Tensor(zeros: [rows, 64])  // d o
+        let dOut = Tensor(zeros: [rows, hb])  // d o
         up2.backwardInput(da, rows: rows, into: dOut.data)
         down3.backwardWeights(dOut.data, saved.cat.data, rows: rows, dWeight: gw(3), dBias: gb(3))
-        let dCat = Tensor(zeros: [rows, 96])
+        let dCat = Tensor(zeros: [rows, hb + bb])
         down3.backwardInput(dOut.data, rows: rows, into: dCat.data)
-        let dS2 = Tensor(zeros: [rows, 64]), dS1 = Tensor(zeros: [rows, 32])
+        let dS2 = Tensor(zeros: [rows, hb]), dS1 = Tensor(zeros: [rows, bb])
         for r in 0..<rows {
-            (dS1.data + r * 32).update(from: dCat.data + r * 96, count: 32)
-            (dS2.data + r * 64).update(from: dCat.data + r * 96 + 32, count: 64)
+            (dS1.data + r * bb).update(from: dCat.data + r * (hb + bb), count: bb)
+            (dS2.data + r * hb).update(from: dCat.data + r * (hb + bb) + bb, count: hb)
         }
         up1.backwardWeights(dS2.data, saved.s1.data, rows: rows, dWeight: gw(2), dBias: gb(2))
         up1.backwardInput(dS2.data, rows: rows, into: dS1.data, accumulate: true)

@@ -59,9 +59,10 @@ extension TunedViT {
     ///   - freshHead: ignore any head in `tensors` (training a new task from a backbone).
     ///   - requireModules: the method's own tensors must be present (loading a task file); otherwise missing ones
     ///     keep their fresh initialisation (a backbone alone).
+    ///   - headSeed: seeds the fresh head's initialisation.
     @discardableResult
     public func load(_ tensors: [String: Tensor], sources: [String: String] = [:], freshHead: Bool = false,
-                     requireModules: Bool = false) throws -> LoadReport {
+                     requireModules: Bool = false, headSeed: UInt64 = 0) throws -> LoadReport {
         var rest = tensors
         func origin(_ n: String) -> String { sources[n].map { " in \($0)" } ?? "" }
         if freshHead {
@@ -90,6 +91,12 @@ extension TunedViT {
             rest["head.bias"] = rest.removeValue(forKey: "head.1.bias")
         }
         let report = try backbone.load(rest, sources: sources, ignoreHead: freshHead)
+        if freshHead, let head = backbone.head {
+            // A new head: trunc-normal std 0.01 weights and zero bias, as the released code initialises it.
+            var rng = SeededGenerator(seed: headSeed)
+            head.weight.fillTruncatedNormal(std: 0.01, using: &rng)
+            head.bias!.data.update(repeating: 0, count: head.bias!.count)
+        }
         parametersUpdated()
         return report
     }

@@ -30,7 +30,9 @@ extension FLOPCounter {
             var f = FLOPBreakdown()
             switch tuning.adapter {
             case .dense: f.linear += tokens * (c * tuning.rank * (1 + (l >= 1 ? 1 : 0) + (l >= 3 ? 1 : 0)) + tuning.rank * c)
-            case .official: f.linear += tokens * (c * 64 + 64 * 32 + 32 * 64 + 96 * 64 + 64 * c)
+            case .official:
+                let h = tuning.officialDims[0], b = tuning.officialDims[1]
+                f.linear += tokens * (c * h + h * b + b * h + (h + b) * h + h * c)
             case .none: break
             }
             if withAF { f.linear += tokens * 2 * c * tuning.adaptformerDim }

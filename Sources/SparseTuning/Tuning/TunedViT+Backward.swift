@@ -67,7 +67,8 @@ extension TunedViT {
             if cfg.pool == .token {
                 dst.update(from: g, count: c)
             } else {
-                for t in 1..<n { for j in 0..<c { dst[t * c + j] = g[j] / Float(n - 1) } }
+                let first = poolStart
+                for t in first..<n { for j in 0..<c { dst[t * c + j] = g[j] / Float(n - first) } }
             }
         }
         var dX = dNormed

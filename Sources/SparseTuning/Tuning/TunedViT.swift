@@ -47,7 +47,7 @@ public final class TunedViT: @unchecked Sendable {
         var rng = SeededGenerator(seed: seed &+ 0x5EED)
         let m = tuning.method
         dense = (0..<depth).map { l in tuning.adapter == .dense ? DenseAdapter(block: l, dim: c, rank: tuning.rank, rng: &rng) : nil }
-        official = (0..<depth).map { l in tuning.adapter == .official ? OfficialAdapter(block: l, dim: c, rng: &rng) : nil }
+        official = (0..<depth).map { l in tuning.adapter == .official ? OfficialAdapter(block: l, dim: c, widths: tuning.officialDims, rng: &rng) : nil }
         let withAF = m == .adaptformer || (m == .evit && tuning.evitWithAdaptformer)
         adaptformer = (0..<depth).map { _ in
             withAF ? Bottleneck(dim: c, hidden: tuning.adaptformerDim, scale: tuning.adaptformerScale, rng: &rng) : nil
@@ -281,13 +281,14 @@ public final class TunedViT: @unchecked Sendable {
             normed.data.update(from: x.data, count: x.count)
         }
         let pooled = Tensor(zeros: [b, c])  // (B, C)
+        let first = poolStart  // average pooling skips the class token and prompts (timm's prefix tokens)
         for bi in 0..<b {
             let src = normed.data + bi * n * c, dst = pooled.data + bi * c
             if config.pool == .token {
                 dst.update(from: src, count: c)
             } else {
-                for t in 1..<n { for j in 0..<c { dst[j] += src[t * c + j] } }
-                for j in 0..<c { dst[j] /= Float(n - 1) }
+                for t in first..<n { for j in 0..<c { dst[j] += src[t * c + j] } }
+                for j in 0..<c { dst[j] /= Float(n - first) }
             }
         }
         var features = pooled
@@ -315,6 +316,9 @@ public final class TunedViT: @unchecked Sendable {
     }
 
     // MARK: Pieces of the forward pass
+
+    /// First token averaged by average pooling: after the class token and any prompts.
+    var poolStart: Int { 1 + (prompts != nil ? tuning.prompts : 0) }
 
     /// scores = scale·q·kᵀ (+ log size of each key token, ToMe's proportional attention), softmaxed, into `probs`.
     func attentionProbabilities(qkv: Tensor, batch b: Int, tokens n: Int, sizes: Tensor?, into probs: Tensor) {

@@ -57,6 +57,8 @@ public struct TuningConfig: Sendable, Codable, Equatable {
     public var adapter: AdapterKind = .dense
     /// Dense-adapter bottleneck r.
     public var rank = 32
+    /// Released-code adapter widths [h, b]: down1 C→h, down2 h→b, up1 b→h, down3 (h+b)→h, up2 h→C.
+    public var officialDims = [64, 32]
     /// BatchNorm1d (no affine) before the head Linear (released code).
     public var bnHead = false
     /// LoRA rank and the q,v-only variant.
@@ -113,6 +115,9 @@ public struct TuningConfig: Sendable, Codable, Equatable {
             try need(Set(ts).count == ts.count && ts == ts.sorted(), "--ts-layers must be increasing without repeats (got \(text))")
         }
         try need(rank > 0 && rank <= 4096, "--rank must be in 1…4096 (got \(rank))")
+        try need(officialDims.count == 2 && officialDims.allSatisfy { $0 > 0 && $0 <= 4096 },
+                 "official adapter widths must be two positive numbers (got \(officialDims))")
+        try need(adaptformerDim > 0 && houlsbyDim > 0, "bottleneck widths must be positive")
         try need(tomeR >= 0, "--tome-r must be 0 or more (got \(tomeR))")
         try need(loraRank > 0, "--lora-rank must be positive (got \(loraRank))")
         try need(prompts > 0, "--prompts must be positive (got \(prompts))")

@@ -1,0 +1,100 @@
+// Every method against the PyTorch reference (Fixtures/sparse/*.safetensors from scripts/fixtures/sparse_fixtures.py):
+// logits, kept tokens, token counts, loss, the gradient of every trainable tensor, BatchNorm running statistics.
+import XCTest
+import Foundation
+@testable import SparseTuning
+
+final class SparseReferenceTests: XCTestCase {
+    struct CaseConfig: Decodable {
+        let dim, depth, heads, mlp, patch, classes, batch: Int
+        let image_size: Int
+        let pool, method, adapter, reduction: String
+        let keep_rate: Double
+        let ts_layers: [Int]
+        let tome_layers: [Int]?
+        let tome_r: Int
+        let fuse, bn_head, lora_qv_only: Bool
+        let bn_mode: String
+        let rank, lora_rank, vpt_prompts, adaptformer_dim, houlsby_dim: Int
+        let official_dims: [Int]
+        let trainable: [String]
+    }
+
+    func run(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let fx = try Fixture("sparse/\(name).safetensors")
+        let cc = try JSONDecoder().decode(CaseConfig.self, from: Data(fx.meta("case_config").utf8))
+        var vit = ViTConfig(dim: cc.dim, depth: cc.depth, heads: cc.heads, mlpDim: cc.mlp, patch: cc.patch,
+                            imageSize: cc.image_size, classes: cc.classes, pool: Pooling(rawValue: cc.pool)!)
+        vit.eps = 1e-6
+        var t = TuningConfig.defaults(for: TuningMethod(rawValue: cc.method)!)
+        t.adapter = AdapterKind(rawValue: cc.adapter) ?? .none  // "adaptformer"/"houlsby" name the method's modules
+        t.keepRate = cc.reduction == "evit" ? cc.keep_rate : 1
+        t.reduction = cc.reduction == "tome" ? .tome : .evit
+        t.tomeR = cc.tome_r
+        t.tsLayers = cc.reduction == "tome" ? cc.tome_layers : cc.ts_layers
+        t.fuse = cc.fuse
+        t.bnHead = cc.bn_head
+        t.rank = cc.rank
+        t.loraRank = cc.lora_rank
+        t.loraQVOnly = cc.lora_qv_only
+        if cc.vpt_prompts > 0 { t.prompts = cc.vpt_prompts }
+        t.adaptformerDim = cc.adaptformer_dim
+        t.houlsbyDim = cc.houlsby_dim
+        t.officialDims = cc.official_dims
+        if cc.method == "evit" && cc.adapter == "adaptformer" { t.evitWithAdaptformer = true }
+        let model = try TunedViT(backbone: VisionTransformer(config: vit, seed: nil), tuning: t)
+        var tensors: [String: Tensor] = [:]
+        for (k, v) in fx.tensors {
+            if k.hasPrefix("backbone.") { tensors[String(k.dropFirst("backbone.".count))] = v }
+            else if cc.trainable.contains(k) || k.hasPrefix("head.0.") { tensors[k] = v }
+        }
+        try model.load(tensors, requireModules: true)
+        XCTAssertEqual(Set(model.trainable.map(\.name)), Set(cc.trainable), "\(name): trainable set", file: file, line: line)
+
+        let labels = fx["labels"].values.map { Int($0) }
+        var rng = SeededGenerator(seed: 0)
+        for p in model.trainable { p.zeroGrad() }
+        let (loss, logits) = try model.forwardBackward(fx["x"], training: cc.bn_mode == "train", rng: &rng) {
+            try CrossEntropy.forwardBackward(logits: $0, labels: labels)
+        }
+        assertClose(logits.values, fx["logits"].values, atol: 2e-5, rtol: 1e-5, "\(name): logits", file: file, line: line)
+        XCTAssertEqual(Double(loss), Double(fx["loss"][0]), accuracy: 1e-5 * max(1, Double(abs(fx["loss"][0]))),
+                       "\(name): loss", file: file, line: line)
+        XCTAssertEqual(model.lastTokenCounts, fx["tokens"].values.map { Int($0) }, "\(name): tokens per block", file: file, line: line)
+        for (k, v) in fx.tensors where k.hasPrefix("kept.") {
+            let block = Int(k.dropFirst("kept.".count))!
+            let kept = model.lastReductions[block]?.kept.flatMap { $0 } ?? []
+            XCTAssertEqual(kept, v.values.map { Int($0) }, "\(name): kept tokens of block \(block)", file: file, line: line)
+        }
+        for p in model.trainable {
+            let ref = fx["grad.\(p.name)"]
+            assertClose(p.grad.values, ref.values, atol: 1e-6, rtol: 1e-4, "\(name): grad \(p.name)", file: file, line: line)
+        }
+        for (k, v) in fx.tensors where k.hasPrefix("after.") {
+            let buffer = model.taskStateDict().first { $0.name == String(k.dropFirst("after.".count)) }!.tensor
+            assertClose(buffer.values, v.values, atol: 1e-6, rtol: 1e-5, "\(name): \(k)", file: file, line: line)
+        }
+    }
+
+    func testEViTFused() throws { try run("evit_fuse") }
+    func testEViTUnfusedAvgPool() throws { try run("evit_nofuse_avg") }
+    func testEViTNoOp() throws { try run("evit_noop") }
+    func testEViTHalfKeepThreeBlocks() throws { try run("evit_k05_3blocks") }
+    func testDenseAdaptersFused() throws { try run("dense_fuse") }
+    func testDenseAdaptersUnfused() throws { try run("dense_nofuse") }
+    func testDenseAdaptersWithoutSparsification() throws { try run("dense_keep1") }
+    func testOfficialAdaptersTwoStages() throws { try run("official_2_4") }
+    func testOfficialAdaptersDefaultLike() throws { try run("official_default_like") }
+    func testBatchNormHeadTraining() throws { try run("bn_train") }
+    func testBatchNormHeadEval() throws { try run("bn_eval") }
+    func testFullDense() throws { try run("full_dense") }
+    func testFullWithEViT() throws { try run("full_evit") }
+    func testLinearProbe() throws { try run("linear") }
+    func testAdaptFormer() throws { try run("adaptformer") }
+    func testHoulsby() throws { try run("houlsby") }
+    func testLoRA() throws { try run("lora_qkv") }
+    func testLoRAQV() throws { try run("lora_qv") }
+    func testVPTDeep() throws { try run("vpt_deep") }
+    func testEViTWithAdaptFormer() throws { try run("evit_adaptformer") }
+    func testToMeWithDenseAdapters() throws { try run("tome_dense") }
+}
