@@ -257,6 +257,12 @@ final class ExperimentVTABTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/out/linear/eurosat/result.json")), resultBefore)
         XCTAssertTrue(lines.allSatisfy { $0.contains("done earlier") }, "\(lines)")
         XCTAssertEqual(second.report.results.count, 4)
+        // Tables of finished runs regenerate without the data (e.g. after merging folders from several machines).
+        var tablesOnly = e
+        tablesOnly.root = "\(dir)/data-elsewhere"
+        try fm.removeItem(atPath: "\(dir)/out/results.md")
+        XCTAssertEqual(try tablesOnly.run().skipped.count, 4)
+        XCTAssertTrue(fm.fileExists(atPath: "\(dir)/out/results.md"))
 
         // Another method later adds its row; earlier results stay in the tables.
         var more = e
@@ -360,7 +366,8 @@ final class ExperimentVTABTests: XCTestCase {
         XCTAssertEqual(again, 0)
         XCTAssertTrue(out2.contains("0 run(s) trained now (0 resumed), 4 done earlier"), out2)
 
-        for (bad, mention) in [(["--root", "\(dir)/nowhere"], "nowhere"), (["--tasks", "cifar,mnist"], "mnist"),
+        // Errors (into a fresh output folder: with every run finished, the data would not be needed).
+        for (bad, mention) in [(["--root", "\(dir)/nowhere", "--out", "\(dir)/out2"], "nowhere"), (["--tasks", "cifar,mnist"], "mnist"),
                                (["--method", "linear,noah"], "noah"), (["--norm", "vgg"], "--norm")] {
             var a = args
             for i in stride(from: 0, to: bad.count, by: 2) {

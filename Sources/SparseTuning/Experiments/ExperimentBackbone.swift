@@ -39,7 +39,7 @@ public final class ExperimentBackbone: @unchecked Sendable {
 
     /// A new model for a task of `classes` classes adapted by `tuning`: the backbone's weights loaded, then either
     /// `trained` (a task file's tensors: the method's modules and head, which must all be present) or, without
-    /// them, the method's modules initialised from `seed` (SPEC §3/§4) and a new zero head.
+    /// them, the method's modules and a new head (trunc-normal std 0.01) initialised from `seed` (SPEC §3/§4).
     /// - Throws: ``SparseTuningError`` when `tuning` does not fit the architecture or a tensor is missing or
     ///   mis-shaped (naming it and its file).
     public func makeModel(tuning: TuningConfig, classes: Int, seed: UInt64 = 0,
@@ -51,7 +51,7 @@ public final class ExperimentBackbone: @unchecked Sendable {
         if let trained {
             try model.load(tensors.merging(trained) { _, own in own }, sources: sources, requireModules: true)
         } else {
-            try model.load(tensors, sources: sources, freshHead: true)
+            try model.load(tensors, sources: sources, freshHead: true, headSeed: seed)
         }
         model.precision = precision
         return model

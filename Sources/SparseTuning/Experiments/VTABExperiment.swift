@@ -110,9 +110,11 @@ public struct VTABExperiment {
                        normalization: normalization == .imagenet ? "imagenet" : "inception")
     }
 
-    /// Checks that the root and every task folder needed exist before anything is trained.
+    /// Checks that the root and every task folder of `tasks` exist before anything is trained (nothing to check
+    /// when `tasks` is empty: finished runs only need their results).
     /// - Throws: ``SparseTuningError`` listing the missing task folders and the subfolders the root has.
     public func checkFolders(_ tasks: [VTABTaskConfig]) throws {
+        guard !tasks.isEmpty else { return }
         guard DatasetFiles.isDirectory(root) else {
             let parent = ((root as NSString).deletingLastPathComponent as NSString).standardizingPath
             let there = DatasetFiles.directoryEntries(parent.isEmpty ? "." : parent)
@@ -158,13 +160,18 @@ public struct VTABExperiment {
     @discardableResult
     public func run() throws -> Outcome {
         let tasks = try validate()
+        // Open (and check) the list files and images of every task still to run before training anything.
+        var data: [String: (train: VTABDataset, test: VTABDataset)] = [:]
+        for task in tasks where methods.contains(where: { !isFinished(task: task.name, method: $0) }) {
+            data[task.name] = (try VTABDataset.open(root: root, task: task.name, split: "train800val200"),
+                               try VTABDataset.open(root: root, task: task.name, split: "test"))
+        }
         try makeDirectory(outputDirectory)
 
         var outcome = Outcome(report: VTABReport(results: []))
         let total = tasks.count * methods.count
         var index = 0
         for task in tasks {
-            var data: (train: VTABDataset, test: VTABDataset)?
             for method in methods {
                 index += 1
                 let tag = "\(task.name)/\(method.rawValue)"
@@ -176,11 +183,8 @@ public struct VTABExperiment {
                     outcome.skipped.append(tag)
                     continue
                 }
-                if data == nil {
-                    data = (try VTABDataset.open(root: root, task: task.name, split: "train800val200"),
-                            try VTABDataset.open(root: root, task: task.name, split: "test"))
-                }
-                let (result, resumed) = try runOne(task: task, method: method, train: data!.train, test: data!.test, prefix: prefix)
+                guard let (train, test) = data[task.name] else { continue }  // finished while this ran elsewhere
+                let (result, resumed) = try runOne(task: task, method: method, train: train, test: test, prefix: prefix)
                 if resumed { outcome.resumed.append(tag) }
                 outcome.trained.append(tag)
                 log("\(prefix): top-1 " + String(format: "%.2f%%", 100 * result.top1) + String(format: " on %d test images, ", result.testSamples)

@@ -106,6 +106,7 @@ public struct VTABReport: Sendable {
                      "Top-1 accuracy (%) on `test` after training on `train800val200` (SPEC §8), ViT backbone as given.", "",
                      row(header), row(align), row(names)]
         var anyPartial = false
+        let batches = Set(results.map(\.benchmarkBatch).filter { $0 > 0 }).sorted()
         for s in summaries {
             var cells = [s.method]
             cells += VTABDataset.tasks.map { pct(s.top1Percent($0.name)) }
@@ -125,7 +126,9 @@ public struct VTABReport: Sendable {
                   "- Params (M): trainable parameters without the classifier head, in millions, averaged over the tasks "
                       + "run (results.csv also has them with the head).",
                   "- GFLOPs: per image, fvcore's convention (one multiply-accumulate = one FLOP), averaged over the tasks run.",
-                  "- images/s: measured inference throughput on this machine, averaged over the tasks run."]
+                  "- images/s: measured inference throughput on this machine"
+                      + (batches.isEmpty ? "" : " (batch \(batches.map(String.init).joined(separator: "/")))")
+                      + ", averaged over the tasks run."]
         if anyPartial {
             lines.append("- *: a mean over only the tasks run so far (a complete table covers all 19).")
         }
