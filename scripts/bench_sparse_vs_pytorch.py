@@ -306,7 +306,7 @@ def main() -> int:
                                   "--classes", str(args.classes), "--json", "--threads", str(args.threads)] + extra,
                          args.train_batch)
             if o:
-                ms = o.get("ms_per_step")
+                ms = o.get("ms_per_step") or o.get("ms_per_batch")
                 if ms is None and o.get("images_per_s"):
                     ms = 1000.0 * args.train_batch / float(o["images_per_s"])
                 tr["ours_ms_per_step"] = ms

@@ -1,5 +1,5 @@
 // `sparse-tune demo`: the main job on built-in data. Generates two synthetic tasks in the VTAB-1K layout, pretrains
-// a small ViT on the first (shapes), fine-tunes it on the second (object quadrant) with sparse-tuning, linear,
+// a small ViT on the first (four shapes), fine-tunes it on the second (four other shapes) with sparse-tuning, linear,
 // adaptformer and full fine-tuning — each as a `sparse-tune train` child process, as a user would run it — then
 // benchmarks inference and prints one comparison table.
 import ArgumentParser
@@ -16,16 +16,16 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Methods to fine-tune with.")
     var methods: String = "sparse-tuning,linear,adaptformer,full"
     @Option(name: .customLong("pretrain-epochs"), help: "Pretraining epochs.")
-    var pretrainEpochs: Int = 30
+    var pretrainEpochs: Int = 20
     @Option(name: .customLong("finetune-epochs"), help: "Fine-tuning epochs per method.")
-    var finetuneEpochs: Int = 20
+    var finetuneEpochs: Int = 15
     @Flag(help: "A much smaller run (seconds), for smoke tests.")
     var quick = false
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
 
-    /// The small ViT of the demo: 64×64 images, patch 8 (65 tokens), width 96, 6 blocks.
-    static let architecture = ["--dim", "96", "--depth", "6", "--heads", "3", "--mlp", "384", "--patch", "8", "--image-size", "64"]
+    /// The small ViT of the demo: 64×64 images, patch 8 (65 tokens), width 64, 6 blocks.
+    static let architecture = ["--dim", "64", "--depth", "6", "--heads", "4", "--mlp", "256", "--patch", "8", "--image-size", "64"]
 
     func run() throws {
         let dir = out ?? NSTemporaryDirectory() + "sparse-tune-demo-\(ProcessInfo.processInfo.processIdentifier)"
@@ -36,23 +36,23 @@ struct DemoCommand: ParsableCommand {
         }
         let threadArgs = threads.map { ["--threads", "\($0)"] } ?? []
         let size = 64
-        let (pretrainCount, finetuneCount, testCount) = quick ? (128, 64, 64) : (2000, 400, 400)
+        let (pretrainCount, finetuneCount, testCount) = quick ? (128, 64, 64) : (3000, 400, 400)
         let (preEpochs, ftEpochs) = quick ? (1, 1) : (pretrainEpochs, finetuneEpochs)
 
         note("1/4 writing synthetic data to \(dir)")
-        let shapes = try SyntheticImages(size: size, classes: 8, labeling: .shape)
-        let quadrants = try SyntheticImages(size: size, classes: 4, labeling: .quadrant)
+        let shapes = try SyntheticImages(size: size, classes: 4, labeling: .shape)
+        let newShapes = try SyntheticImages(size: size, classes: 4, labeling: .shape, firstShape: 4)
         let pretrainData = try shapes.writeVTABTask(root: dir, task: "shapes", trainCount: pretrainCount, testCount: testCount, seed: 1)
-        let finetuneData = try quadrants.writeVTABTask(root: dir, task: "quadrants", trainCount: finetuneCount, testCount: testCount, seed: 2)
+        let finetuneData = try newShapes.writeVTABTask(root: dir, task: "new-shapes", trainCount: finetuneCount, testCount: testCount, seed: 2)
 
-        note("2/4 pretraining the backbone from random weights on 'shapes' (\(pretrainCount) images, \(preEpochs) epochs)")
+        note("2/4 pretraining the backbone from random weights on 'shapes' (\(shapes.classNames.joined(separator: ", ")); \(pretrainCount) images, \(preEpochs) epochs)")
         let backbone = "\(dir)/backbone.safetensors"
         let pre = try child(["train", "--method", "full", "--data", pretrainData, "--epochs", "\(preEpochs)", "--batch", "64",
-                             "--lr", "1e-3", "--warmup-epochs", "2", "--weight-decay", "0.05", "--output", backbone, "--json"]
+                             "--lr", "1e-3", "--warmup-epochs", "1", "--weight-decay", "0.05", "--output", backbone, "--json"]
                             + Self.architecture + threadArgs)
         note(String(format: "    pretrained: %.1f%% top-1 on held-out shapes", 100 * (pre["eval_top1"] as? Double ?? 0)))
 
-        note("3/4 fine-tuning on 'quadrants' (\(finetuneCount) images, \(ftEpochs) epochs) with \(methodList.joined(separator: ", "))")
+        note("3/4 fine-tuning on 'new-shapes' (\(newShapes.classNames.joined(separator: ", ")); \(finetuneCount) images, \(ftEpochs) epochs) with \(methodList.joined(separator: ", "))")
         var rows: [[String: Any]] = []
         for m in methodList {
             let task = "\(dir)/\(m).safetensors"
@@ -69,13 +69,13 @@ struct DemoCommand: ParsableCommand {
         }
 
         note("4/4 done")
-        print("\nFine-tuning a pretrained ViT (width 96, 6 blocks, 64×64 images) on a new task; \(ftEpochs) epochs each:")
+        print("\nFine-tuning a ViT pretrained on four shapes (width 64, 6 blocks, 64×64 images) to four new shapes; \(ftEpochs) epochs each:")
         print("method          top-1    trainable   GFLOPs   train img/s   infer img/s   peak RSS MiB")
         for r in rows {
             let params = Double(r["trainable_parameters"] as? Int ?? 0)
             let name = (r["method"] as? String ?? "?").padding(toLength: 14, withPad: " ", startingAt: 0)
-            print(name + String(format: " %6.1f%%  %9.3f M  %7.3f  %12.1f  %12.1f  %13.0f",
-                         100 * (r["eval_top1"] as? Double ?? 0), params / 1e6, r["gflops"] as? Double ?? 0,
+            print(name + String(format: " %6.1f%%  %9.1f K  %7.3f  %12.1f  %12.1f  %13.0f",
+                         100 * (r["eval_top1"] as? Double ?? 0), params / 1e3, r["gflops"] as? Double ?? 0,
                          r["train_images_per_s"] as? Double ?? 0, r["infer_images_per_s"] as? Double ?? 0,
                          r["peak_rss_mb"] as? Double ?? 0))
         }

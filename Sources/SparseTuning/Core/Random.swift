@@ -3,6 +3,8 @@
 /// A small, fast, seedable generator: the same seed gives the same sequence on every platform.
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var s: (UInt64, UInt64, UInt64, UInt64)
+    /// The second normal of the last Box–Muller pair.
+    private var spare: Float?
 
     public init(seed: UInt64) {
         var x = seed
@@ -28,26 +30,29 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     /// Uniform in [0, 1).
     public mutating func uniform() -> Float { Float(next() >> 40) * 0x1p-24 }
 
-    /// Standard normal (Box–Muller).
+    /// Standard normal (Box–Muller; both values of each pair are used).
     public mutating func normal() -> Float {
+        if let v = spare {
+            spare = nil
+            return v
+        }
         let u1 = max(uniform(), 1e-12), u2 = uniform()
-        return (-2 * Float.log(u1)).squareRoot() * Float.cos(2 * .pi * u2)
+        let r = (-2 * Float.log(u1)).squareRoot(), a = 2 * Float.pi * u2
+        spare = r * Float.sin(a)
+        return r * Float.cos(a)
     }
 }
 
 extension Float {
-    static func log(_ x: Float) -> Float { Float(_log(Double(x))) }
-    static func cos(_ x: Float) -> Float { Float(_cos(Double(x))) }
+    static func log(_ x: Float) -> Float { logf(x) }
+    static func cos(_ x: Float) -> Float { cosf(x) }
+    static func sin(_ x: Float) -> Float { sinf(x) }
 }
 
 #if canImport(Glibc)
 import Glibc
-@inline(__always) private func _log(_ x: Double) -> Double { Glibc.log(x) }
-@inline(__always) private func _cos(_ x: Double) -> Double { Glibc.cos(x) }
 #else
 import Darwin
-@inline(__always) private func _log(_ x: Double) -> Double { Darwin.log(x) }
-@inline(__always) private func _cos(_ x: Double) -> Double { Darwin.cos(x) }
 #endif
 
 extension Tensor {

@@ -16,21 +16,27 @@ public struct SyntheticImages: Sendable {
     public let size: Int
     public let classes: Int
     public let labeling: Labeling
+    /// With ``Labeling/shape``: class k is shape `firstShape + k` (so two tasks can use disjoint shapes).
+    public let firstShape: Int
 
-    /// - Parameters: size: image side in pixels; classes: how many shapes (2…8) are classes (4 for quadrants).
-    public init(size: Int, classes: Int, labeling: Labeling = .shape) throws {
+    /// - Parameters: size: image side in pixels; classes: how many shapes are classes (4 for quadrants);
+    ///   firstShape: index in ``shapes`` of class 0.
+    public init(size: Int, classes: Int, labeling: Labeling = .shape, firstShape: Int = 0) throws {
         guard size >= 8 else { throw SparseTuningError("synthetic image size must be at least 8 (got \(size))") }
-        let maxClasses = labeling == .shape ? Self.shapes.count : Self.quadrants.count
-        guard (2...maxClasses).contains(classes) else {
-            throw SparseTuningError("synthetic \(labeling.rawValue) data has 2 to \(maxClasses) classes (got \(classes))")
+        let maxClasses = labeling == .shape ? Self.shapes.count - firstShape : Self.quadrants.count
+        guard firstShape >= 0, (2...max(2, maxClasses)).contains(classes) else {
+            throw SparseTuningError("synthetic \(labeling.rawValue) data has 2 to \(maxClasses) classes from shape \(firstShape) (got \(classes))")
         }
         self.size = size
         self.classes = classes
         self.labeling = labeling
+        self.firstShape = firstShape
     }
 
     /// Class names, one per class.
-    public var classNames: [String] { Array((labeling == .shape ? Self.shapes : Self.quadrants)[..<classes]) }
+    public var classNames: [String] {
+        labeling == .shape ? Array(Self.shapes[firstShape..<(firstShape + classes)]) : Array(Self.quadrants[..<classes])
+    }
 
     /// Image `index` of the stream seeded by `seed`, with its label (`index % classes`). Deterministic.
     public func sample(_ index: Int, seed: UInt64) -> (image: RGBImage, label: Int) {
@@ -52,8 +58,8 @@ public struct SyntheticImages: Sendable {
             }
         }
         // Distractors: small blobs that are not any class shape.
-        for _ in 0..<(3 + Int(rng.uniform() * 4)) {
-            let cx = rng.uniform() * Float(s), cy = rng.uniform() * Float(s), r = Float(s) * (0.02 + rng.uniform() * 0.03)
+        for _ in 0..<(2 + Int(rng.uniform() * 3)) {
+            let cx = rng.uniform() * Float(s), cy = rng.uniform() * Float(s), r = Float(s) * (0.01 + rng.uniform() * 0.02)
             let col = (0..<3).map { _ in UInt8(rng.uniform() * 255) }
             fill(&px, s) { x, y in (x - cx) * (x - cx) + (y - cy) * (y - cy) < r * r ? col : nil }
         }
@@ -61,12 +67,12 @@ public struct SyntheticImages: Sendable {
         var cx: Float, cy: Float, r: Float, shape: String
         switch labeling {
         case .shape:
-            r = Float(s) * (0.15 + rng.uniform() * 0.12)
+            r = Float(s) * (0.2 + rng.uniform() * 0.12)
             cx = r + rng.uniform() * (Float(s) - 2 * r)
             cy = r + rng.uniform() * (Float(s) - 2 * r)
-            shape = Self.shapes[label]
+            shape = Self.shapes[firstShape + label]
         case .quadrant:
-            r = Float(s) * (0.08 + rng.uniform() * 0.07)
+            r = Float(s) * (0.12 + rng.uniform() * 0.08)
             let half = Float(s) / 2
             cx = Float(label % 2) * half + r + rng.uniform() * (half - 2 * r)
             cy = Float(label / 2) * half + r + rng.uniform() * (half - 2 * r)

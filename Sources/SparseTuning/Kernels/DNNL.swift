@@ -23,7 +23,7 @@ final class DNNL: @unchecked Sendable {
 
     /// Argument indices of `dnnl_exec_arg_t` (DNNL_ARG_* in dnnl_types.h).
     enum Arg {
-        static let src: Int32 = 1, dst: Int32 = 17, weights: Int32 = 33, bias: Int32 = 41
+        static let src: Int32 = 1, dst: Int32 = 17, weights: Int32 = 33, bias: Int32 = 41, scratchpad: Int32 = 80
     }
 
     /// A plain memory descriptor with explicit strides (in elements).

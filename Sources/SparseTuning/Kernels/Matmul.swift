@@ -13,6 +13,8 @@ struct MatmulSpec: Hashable {
     var bias = false
     var scale: Float = 1
     var accumulate = false
+    /// Exact (erf) GELU applied to the result (after bias and accumulation).
+    var gelu = false
     var packedB = false
     /// Inputs A and B in bf16 (C, bias and accumulation stay fp32).
     var bf16 = false
@@ -24,6 +26,9 @@ final class MatmulPrimitive: @unchecked Sendable {
     let weightsDescriptor: dnnl_memory_desc_t
     private let a, b, c: dnnl_memory_t
     private let biasMemory: dnnl_memory_t?
+    /// Bytes of temporary memory the primitive needs; it borrows them from ``SharedScratchpad`` at each run.
+    private let scratchpadBytes: Int
+    private let scratchpad: dnnl_memory_t?
 
     /// Products below this many multiply-accumulates run on one thread: waking the OpenMP team costs more than
     /// it saves (adapters, small models), and a busy machine makes the wake-up slower still.
@@ -52,15 +57,18 @@ final class MatmulPrimitive: @unchecked Sendable {
         var attr: dnnl_primitive_attr_t?
         DNNL.check(dnnl_primitive_attr_create(&attr), "primitive_attr_create")
         defer { dnnl_primitive_attr_destroy(attr) }
+        // One scratchpad shared by all primitives instead of one held by each (hundreds of shapes in training).
+        DNNL.check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "set_scratchpad_mode")
         if spec.scale != 1 {
             var s = spec.scale
             DNNL.check(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &s), "set_output_scales")
         }
-        if spec.accumulate {
+        if spec.accumulate || spec.gelu {
             var po: dnnl_post_ops_t?
             DNNL.check(dnnl_post_ops_create(&po), "post_ops_create")
             defer { dnnl_post_ops_destroy(po) }
-            DNNL.check(dnnl_post_ops_append_sum(po, 1), "post_ops_append_sum")
+            if spec.accumulate { DNNL.check(dnnl_post_ops_append_sum(po, 1), "post_ops_append_sum") }
+            if spec.gelu { DNNL.check(dnnl_post_ops_append_eltwise(po, 1, dnnl_eltwise_gelu_erf, 0, 0), "post_ops_append_eltwise") }
             DNNL.check(dnnl_primitive_attr_set_post_ops(attr, po), "set_post_ops")
         }
         var pd: dnnl_primitive_desc_t?
@@ -68,6 +76,9 @@ final class MatmulPrimitive: @unchecked Sendable {
                    "matmul primitive_desc_create \(spec)")
         defer { dnnl_primitive_desc_destroy(pd) }
         weightsDescriptor = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0)!.pointee
+        var scratchMD = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0)!.pointee
+        scratchpadBytes = dnnl_memory_desc_get_size(&scratchMD)
+        scratchpad = scratchpadBytes > 0 ? dnnl.memory(scratchMD) : nil
         var p: dnnl_primitive_t?
         DNNL.check(dnnl_primitive_create(&p, pd), "matmul primitive_create")
         primitive = p!
@@ -90,6 +101,12 @@ final class MatmulPrimitive: @unchecked Sendable {
             args.append(dnnl_exec_arg_t(arg: DNNL.Arg.bias, memory: biasMemory))
         }
         let dnnl = DNNL.shared
+        SharedScratchpad.lock.lock()
+        defer { SharedScratchpad.lock.unlock() }
+        if let scratchpad {
+            DNNL.set(scratchpad, SharedScratchpad.buffer.reserve(scratchpadBytes))
+            args.append(dnnl_exec_arg_t(arg: DNNL.Arg.scratchpad, memory: scratchpad))
+        }
         DNNL.check(dnnl_primitive_execute(primitive, dnnl.stream, Int32(args.count), &args), "matmul execute")
         DNNL.check(dnnl_stream_wait(dnnl.stream), "stream_wait")
     }
@@ -98,7 +115,14 @@ final class MatmulPrimitive: @unchecked Sendable {
         dnnl_primitive_destroy(primitive)
         dnnl_memory_destroy(a); dnnl_memory_destroy(b); dnnl_memory_destroy(c)
         if let biasMemory { dnnl_memory_destroy(biasMemory) }
+        if let scratchpad { dnnl_memory_destroy(scratchpad) }
     }
+}
+
+/// The temporary buffer all matmul primitives share (they run one at a time).
+enum SharedScratchpad {
+    static let buffer = ScratchBuffer()
+    static let lock = NSLock()
 }
 
 /// Process-wide cache of matmul primitives keyed by their spec (creating one costs far more than running it).

@@ -19,6 +19,12 @@ public final class Linear: @unchecked Sendable {
         didSet { if precision != oldValue { weightsChanged() } }
     }
 
+    /// Keep a copy of the weights in oneDNN's blocked layout (≈5% faster fp32 products). Off, fp32 products read
+    /// `weight` in place, which halves the memory of frozen layers (training); bf16 always packs.
+    public var prepack = true {
+        didSet { if !prepack { weightsChanged() } }
+    }
+
     private var packed: [(descriptor: dnnl_memory_desc_t, buffer: UnsafeMutableRawPointer)] = []
     /// bf16 copy of the input rows for the bf16 path, shared by all layers (calls are serialised by the lock).
     private static let inputBF16 = ScratchBuffer()
@@ -39,15 +45,17 @@ public final class Linear: @unchecked Sendable {
         packed.removeAll()
     }
 
-    /// `y (rows, out) = x (rows, in)·Wᵀ + b`, or `y += …` with `accumulate` (a fused residual add).
-    func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
-        let bf16 = precision == .bf16
+    /// `y (rows, out) = x (rows, in)·Wᵀ + b`, or `y += …` with `accumulate` (a fused residual add); with `gelu`,
+    /// exact GELU applied to the result inside the product (inference; same erf approximation as ``GELU``).
+    func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false,
+                 gelu: Bool = false) {
+        let bf16 = precision == .bf16, packed = prepack || bf16
         let spec = MatmulSpec(aDims: [rows, inFeatures], aStrides: [inFeatures, 1],
                               bDims: [inFeatures, outFeatures], bStrides: [1, inFeatures],
                               cDims: [rows, outFeatures], cStrides: [outFeatures, 1],
-                              bias: bias != nil, accumulate: accumulate, packedB: true, bf16: bf16)
+                              bias: bias != nil, accumulate: accumulate, gelu: gelu, packedB: packed, bf16: bf16)
         let prim = MatmulCache.primitive(spec)
-        let weights = packedWeights(prim.weightsDescriptor)
+        let weights = packed ? packedWeights(prim.weightsDescriptor) : UnsafeRawPointer(weight.data)
         guard bf16 else { return prim.run(a: x, b: weights, bias: bias?.data, c: y) }
         Self.inputLock.lock()
         defer { Self.inputLock.unlock() }

@@ -143,6 +143,7 @@ public final class Trainer {
         let mixer = options.mixup > 0 || options.cutmix > 0
             ? try MixupCutmix(classes: model.config.classes, mixupAlpha: options.mixup, cutmixAlpha: options.cutmix,
                               prob: options.mixupProb, labelSmoothing: options.labelSmoothing) : nil
+        model.prepackWeights = false  // frozen matrices are read in place: half their memory, ~5% slower products
         let configJSON = taskConfig.encoded()
         let buffers = model.taskStateDict().filter { $0.name.hasPrefix("head.0.") }
 
@@ -170,7 +171,7 @@ public final class Trainer {
             progress?.beginEpoch(epoch)
             let it = loader.epoch(epoch)
             defer { it.cancel() }
-            var lossSum = 0.0, seen = 0, correct = 0, micro = 0, stepInEpoch = 0
+            var lossSum = 0.0, seen = 0, correct = 0, micro = 0, stepInEpoch = 0, stepImages = 0
             let epochStart = DispatchTime.now().uptimeNanoseconds
             while let batch = try it.next() {
                 var rng = loader.batchGenerator(epoch: epoch, number: batch.number)
@@ -190,6 +191,7 @@ public final class Trainer {
                 correct += try Accuracy.correct(logits: logits, labels: batch.labels)
                 lossSum += Double(loss) * Double(batch.count)
                 seen += batch.count
+                stepImages += batch.count
                 micro += 1
                 if micro == options.accumulation {
                     if options.accumulation > 1 { scaleGradients(model.trainable, by: 1 / Float(options.accumulation)) }
@@ -202,7 +204,8 @@ public final class Trainer {
                     step += 1
                     stepInEpoch += 1
                     progress?.update(epoch: epoch, step: min(stepInEpoch, stepsPerEpoch), loss: Float(lossSum / Double(seen)),
-                                     lr: schedule.lr(at: step), images: seen)
+                                     lr: schedule.lr(at: step), images: stepImages)
+                    stepImages = 0
                 }
             }
             if micro > 0 { optimizer.zeroGrad() }  // an incomplete accumulation group at the end of an epoch is dropped

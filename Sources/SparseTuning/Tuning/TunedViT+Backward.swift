@@ -100,7 +100,7 @@ extension TunedViT {
         }
 
         for l in stride(from: depth - 1, through: 0, by: -1) {
-            let bt = tape.blocks[l], blk = backbone.blocks[l]
+            let bt = tape.blocks[l]!, blk = backbone.blocks[l]
             let nIn = bt.tokensIn, nOut = bt.xl.shape[1], rowsIn = b * nIn, rowsOut = b * nOut
             let dOut = dX  // (B, N', C)
             if official[l] != nil && stageEnds(l) { dAcc = dOut.copy() }
@@ -164,8 +164,9 @@ extension TunedViT {
                 EViTSelection.scoresBackward(s.data, into: extra!.data, batch: b, heads: heads, tokens: nIn)
             }
             let dqkv = Tensor(uninitialized: [b, nIn, 3 * c])
-            let scratch = Tensor(uninitialized: [b, heads, nIn, nIn])
-            AttentionBackward.run(dContext: dctx.data, qkv: bt.qkv.data, probs: bt.probs.data, extraDProbs: extra?.data,
+            let probs = Tensor(uninitialized: [b, heads, nIn, nIn]), scratch = Tensor(uninitialized: [b, heads, nIn, nIn])
+            attentionProbabilities(qkv: bt.qkv, batch: b, tokens: nIn, sizes: bt.sizes, into: probs)
+            AttentionBackward.run(dContext: dctx.data, qkv: bt.qkv.data, probs: probs.data, extraDProbs: extra?.data,
                                   batch: b, tokens: nIn, dim: c, heads: heads, dProbs: scratch.data, dqkv: dqkv.data)
             let dh1 = linearBackward(blk.attn.qkv, name: "blocks.\(l).attn.qkv", dy: dqkv, x: bt.h1, rows: rowsIn, grads: grads)
             if let lo = lora[l] {
@@ -176,6 +177,7 @@ extension TunedViT {
                               rows: rowsIn, dx: dxIn.data, accumulate: true, grads: grads)
             dX = dxIn
             if prompts != nil { dX = promptsBackward(dxIn, block: l) }
+            tape.blocks[l] = nil  // this block's activations are no longer needed
             if official[l] != nil {
                 if l == 0, let s = dAcc { dEmbedding = s }
                 if l == 0 || stageStarts.contains(l) { dAcc = nil }

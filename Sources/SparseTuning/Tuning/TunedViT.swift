@@ -117,6 +117,12 @@ public final class TunedViT: @unchecked Sendable {
         for l in trainableLinears { l.weightsChanged() }
     }
 
+    /// Whether frozen matrices keep a packed copy (see ``Linear/prepack``); training turns it off to save memory.
+    public var prepackWeights: Bool {
+        get { backbone.linears().first?.prepack ?? true }
+        set { for l in backbone.linears() + trainableLinears { l.prepack = newValue } }
+    }
+
     /// Sets the matrix-input precision of every Linear (see ``Precision``).
     public var precision: Precision {
         get { backbone.precision }
@@ -175,7 +181,7 @@ public final class TunedViT: @unchecked Sendable {
             let ctx = Tensor(uninitialized: [b, n, c])  // (B, N, C)
             attentionMix(probs: probs, qkv: qkv, batch: b, tokens: n, into: ctx)
             if tape != nil {
-                bt!.xIn = x.copy(); bt!.mean1 = mean1; bt!.rstd1 = rstd1; bt!.qkv = qkv; bt!.probs = probs
+                bt!.xIn = x.copy(); bt!.mean1 = mean1; bt!.rstd1 = rstd1; bt!.qkv = qkv; bt!.sizes = sizes
                 if tuning.trainsBackbone || lora[l] != nil { bt!.h1 = h1 }
                 if tuning.trainsBackbone { bt!.ctx = ctx }
             }
@@ -216,14 +222,15 @@ public final class TunedViT: @unchecked Sendable {
                 bt?.officialSaved = r.saved
             }
             adapterOut[l] = a
+            if l >= 3 { adapterOut[l - 3] = nil }  // no later block reads it (the tape keeps what backward needs)
             // MLP branch, then y = x_l + drop(mlp) + adapters.
             let h2 = Tensor(uninitialized: [b, nOut, c])
             let mean2 = Tensor(uninitialized: [rowsOut]), rstd2 = Tensor(uninitialized: [rowsOut])
             blk.norm2.forward(xl.data, rows: rowsOut, into: h2.data, mean: mean2.data, rstd: rstd2.data)
-            let u = Tensor(uninitialized: [b, nOut, cfg.mlpDim])  // fc1 output (pre-GELU)
-            blk.mlp.fc1.forward(h2.data, rows: rowsOut, into: u.data)
+            let u = Tensor(uninitialized: [b, nOut, cfg.mlpDim])  // fc1 output (pre-GELU; GELU fused in inference)
+            blk.mlp.fc1.forward(h2.data, rows: rowsOut, into: u.data, gelu: tape == nil)
             let g = tape != nil ? Tensor(uninitialized: u.shape) : u
-            GELU.forward(u.data, g.data, count: u.count)
+            if tape != nil { GELU.forward(u.data, g.data, count: u.count) }
             let y = xl.copy()  // (B, N', C) block output
             if let hb = houlsby[l] {
                 let m0 = Tensor(uninitialized: [b, nOut, c])
@@ -265,7 +272,6 @@ public final class TunedViT: @unchecked Sendable {
         }
         lastReductions = reductions
         lastTokenCounts = counts
-        tape?.adapterOut = adapterOut
         tape?.reductions = reductions
         return try headForward(x, training: training, tape: tape)
     }
@@ -420,7 +426,9 @@ final class BlockTape {
     var tokensIn = 0
     var dropMasks: (attn: [Float], mlp: [Float])?
     var xIn: Tensor!, mean1: Tensor!, rstd1: Tensor!, h1: Tensor?, loraT: Tensor?
-    var qkv: Tensor!, probs: Tensor!, ctx: Tensor?
+    /// qkv is kept; the attention probabilities are recomputed from it in the backward pass (cheap, and the
+    /// largest activation otherwise). `sizes`: ToMe token sizes entering the block.
+    var qkv: Tensor!, sizes: Tensor?, ctx: Tensor?
     var reduction: TokenReduction?, xAttn: Tensor?, accIn: Tensor?
     var xl: Tensor!, mean2: Tensor!, rstd2: Tensor!, h2: Tensor?, u: Tensor!, g: Tensor?
     var m0: Tensor?, houlsbyHidden: Tensor?, afHidden: Tensor?
@@ -432,8 +440,8 @@ final class BlockTape {
 /// Everything a training forward pass saved.
 final class ModelTape {
     var images: Tensor!
-    var blocks: [BlockTape] = []
-    var adapterOut: [Tensor?] = []
+    /// Per block; the backward pass releases each block's entry once it is done with it.
+    var blocks: [BlockTape?] = []
     var reductions: [Int: TokenReduction] = [:]
     var xFinal: Tensor!, meanF: Tensor!, rstdF: Tensor!
     var pooledIn: Tensor?, pooledMean: Tensor?, pooledRstd: Tensor?
