@@ -39,6 +39,8 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("eval-every"), help: "Evaluate every N epochs (and after the last).") var evalEvery: Int?
     @Flag(name: .customLong("no-eval"), help: "Do not evaluate.") var noEval = false
     @Flag(help: "Continue from <output>.resume.safetensors exactly where it stopped.") var resume = false
+    @Option(name: .customLong("stop-after"), help: "Stop after this epoch (a time-sliced run; continue later with --resume).")
+    var stopAfter: Int?
     @Flag(help: "Print the final summary as JSON on stdout.") var json = false
 
     func trainingOptions() throws -> TrainingOptions {
@@ -94,7 +96,7 @@ struct TrainCommand: ParsableCommand {
                                   normalization: try dataOptions.normalization(task: built.task),
                                   evalResize: try dataOptions.resizeMode(format), output: output,
                                   metricsPath: metrics ?? defaultMetricsPath(output), classNames: train.classNames)
-        let summary = try trainer.run(resume: resume,
+        let summary = try trainer.run(resume: resume, stopAfter: stopAfter,
                                       progress: ProgressLine(epochs: options.epochs, stepsPerEpoch: trainer.stepsPerEpoch))
         if json {
             let gflops = FLOPCounter.count(vit.config, tuning: vit.tuning).gflops

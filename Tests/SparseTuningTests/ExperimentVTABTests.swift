@@ -30,26 +30,6 @@ func writeMiniVTAB(in dir: String) throws -> String {
 /// A benchmark probe that costs almost nothing.
 let quickProbe = ThroughputProbe(batch: 2, warmup: 0, minIterations: 1, minSeconds: 0)
 
-/// Runs the built `sparse-tune` with `args`; returns (exit code, stdout, stderr), or skips when it is not built.
-func runSparseTune(_ args: [String]) throws -> (Int32, String, String) {
-    let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    var candidates = [Bundle.main.bundleURL.appendingPathComponent("sparse-tune").path]
-    for scratch in [".build-exp", ".build"] { candidates.append(repo.appendingPathComponent("\(scratch)/debug/sparse-tune").path) }
-    guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-        throw XCTSkip("sparse-tune binary not built")
-    }
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: path)
-    p.arguments = args
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-}
-
 /// Asserts that `body` throws a ``SparseTuningError`` whose message contains every one of `mentions`.
 func assertThrowsMessage(_ mentions: [String], file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Void) {
     do {
@@ -291,12 +271,11 @@ final class ExperimentVTABTests: XCTestCase {
         let run = e.runDirectory(task: "eurosat", method: .linear)
         try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
         try JSONEncoder().encode(plan).write(to: URL(fileURLWithPath: "\(run)/run.json"))
-        var oneEpoch = plan.options
-        oneEpoch.epochs = 1
         let train = try VTABDataset.open(root: root, task: "eurosat", split: "train800val200")
         let model = try backbone.makeModel(tuning: plan.tuning, classes: 10, seed: 0)
-        _ = try Trainer(model: model, options: oneEpoch, train: train, eval: nil, normalization: .inception,
-                        output: "\(run)/task.safetensors", metricsPath: "\(run)/metrics.jsonl", classNames: train.classNames).run()
+        _ = try Trainer(model: model, options: plan.options, train: train, eval: nil, normalization: .inception,
+                        output: "\(run)/task.safetensors", metricsPath: "\(run)/metrics.jsonl", classNames: train.classNames)
+            .run(stopAfter: 1)
         XCTAssertTrue(FileManager.default.fileExists(atPath: "\(run)/task.resume.safetensors"))
 
         // Other settings are refused, naming what differs.

@@ -5,33 +5,10 @@ import Foundation
 @testable import SparseTuning
 
 final class ReportCLITests: XCTestCase {
-    /// Runs the built `sparse-tune` with `args`; returns (exit code, stdout, stderr).
-    func run(_ args: [String]) throws -> (Int32, String, String) {
-        let root = URL(fileURLWithPath: fixturePath("")).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent()
-        let candidates = [Bundle.main.bundleURL.appendingPathComponent("sparse-tune").path,
-                          root.appendingPathComponent(".build/debug/sparse-tune").path]
-        guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw XCTSkip("sparse-tune binary not built")
-        }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
+    func run(_ args: [String]) throws -> (Int32, String, String) { try runSparseTune(args) }
 
     func assertError(_ args: [String], mentions: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let (code, _, err) = try run(args)
-        XCTAssertEqual(code, 1, "exit code for \(args)", file: file, line: line)
-        XCTAssertTrue(err.hasPrefix("error: "), "stderr: \(err)", file: file, line: line)
-        XCTAssertTrue(err.contains(mentions), "stderr should mention \(mentions): \(err)", file: file, line: line)
-        XCTAssertEqual(err.split(separator: "\n").count, 1, "one line: \(err)", file: file, line: line)
+        try assertCLIError(args, mentions: mentions, file: file, line: line)
     }
 
     func writeLog(_ dir: String, epochs: Int = 12) throws -> String {

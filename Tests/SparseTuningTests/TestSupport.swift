@@ -54,3 +54,32 @@ struct Fixture {
     }
     func int(_ key: String) -> Int { Int(meta(key))! }
 }
+
+/// Runs the built `sparse-tune` with `args`; returns (exit code, stdout, stderr), or skips when it is not built.
+func runSparseTune(_ args: [String]) throws -> (Int32, String, String) {
+    let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let candidates = [Bundle.main.bundleURL.appendingPathComponent("sparse-tune").path,
+                      repo.appendingPathComponent(".build/debug/sparse-tune").path]
+    guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+        throw XCTSkip("sparse-tune binary not built")
+    }
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: path)
+    p.arguments = args
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
+
+/// Asserts that `sparse-tune args` fails with exit 1 and one stderr line `error: …` mentioning `mentions`.
+func assertCLIError(_ args: [String], mentions: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    let (code, _, err) = try runSparseTune(args)
+    XCTAssertEqual(code, 1, "exit code for \(args)", file: file, line: line)
+    XCTAssertTrue(err.hasPrefix("error: "), "stderr: \(err)", file: file, line: line)
+    XCTAssertTrue(err.contains(mentions), "stderr should mention \(mentions): \(err)", file: file, line: line)
+    XCTAssertEqual(err.split(separator: "\n").count, 1, "one line: \(err)", file: file, line: line)
+}

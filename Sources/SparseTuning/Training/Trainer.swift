@@ -126,9 +126,18 @@ public final class Trainer {
                    normalization: normalization == .imagenet ? "imagenet" : "inception")
     }
 
-    /// Runs the remaining epochs (all of them, or those after the resume state's when `resume` is set).
-    /// `progress` receives status lines; `log` drives the live progress line.
-    public func run(resume: Bool = false, progress: ProgressLine? = nil) throws -> TrainingSummary {
+    /// `{"task": …, "training": …}`: what a resume state must agree with.
+    private func resumeConfiguration(_ taskJSON: String) throws -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        let training = String(decoding: try enc.encode(options), as: UTF8.self)
+        return "{\"task\":\(taskJSON),\"training\":\(training)}"
+    }
+
+    /// Runs the remaining epochs (all of them, or those after the resume state's when `resume` is set), stopping
+    /// early after epoch `stopAfter` when given (a time-sliced run; continue it later with `resume`).
+    /// `progress` drives the live progress line.
+    public func run(resume: Bool = false, stopAfter: Int? = nil, progress: ProgressLine? = nil) throws -> TrainingSummary {
         let size = model.config.imageSize
         let totalSteps = stepsPerEpoch * options.epochs
         // Warm-up is capped so that at least one step of the cosine remains (short runs).
@@ -145,13 +154,20 @@ public final class Trainer {
                               prob: options.mixupProb, labelSmoothing: options.labelSmoothing) : nil
         model.prepackWeights = false  // frozen matrices are read in place: half their memory, ~5% slower products
         let configJSON = taskConfig.encoded()
+        // The resume state also records the training options: resuming under another schedule is refused.
+        let resumeJSON = try resumeConfiguration(configJSON)
         let buffers = model.taskStateDict().filter { $0.name.hasPrefix("head.0.") }
 
         var startEpoch = 0, step = 0
         var best: Double?, bestEpoch: Int?
         if resume, let output, FileManager.default.fileExists(atPath: TrainingCheckpoint.resumePath(forTask: output)) {
             let state = try TrainingCheckpoint.loadResume(from: TrainingCheckpoint.resumePath(forTask: output), optimizer: optimizer,
-                                                          ema: ema, buffers: buffers, expectedConfigJSON: configJSON)
+                                                          ema: ema, buffers: buffers, expectedConfigJSON: resumeJSON,
+                                                          ignoringConfigKeys: ["training.workers", "training.evalEvery",
+                                                                               "training.skipBadImages"])
+            guard state.progress.epoch <= options.epochs else {
+                throw SparseTuningError("\(state.path) has already trained \(state.progress.epoch) epochs, more than --epochs \(options.epochs)")
+            }
             startEpoch = state.progress.epoch
             step = state.progress.step
             best = state.progress.bestMetric
@@ -167,7 +183,7 @@ public final class Trainer {
         let started = DispatchTime.now().uptimeNanoseconds
         var images = 0, lastLoss = 0.0, lastTrainAcc = 0.0
         var evaluation: EvaluationResult?
-        for epoch in startEpoch..<options.epochs {
+        for epoch in startEpoch..<min(options.epochs, stopAfter ?? options.epochs) {
             progress?.beginEpoch(epoch)
             let it = loader.epoch(epoch)
             defer { it.cancel() }
@@ -243,7 +259,7 @@ public final class Trainer {
                 try TrainingCheckpoint.saveResume(to: TrainingCheckpoint.resumePath(forTask: output), optimizer: optimizer, ema: ema,
                                                   buffers: buffers,
                                                   progress: ResumeProgress(epoch: epoch + 1, step: step, bestMetric: best, bestEpoch: bestEpoch),
-                                                  configJSON: configJSON)
+                                                  configJSON: resumeJSON)
             }
             progress?.endEpoch(summary)
         }
