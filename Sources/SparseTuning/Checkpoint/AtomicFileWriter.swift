@@ -13,15 +13,7 @@ struct AtomicFileWriter {
 
     /// Appends `bytes`, retrying short writes and interrupted calls.
     func append(_ bytes: UnsafeRawBufferPointer) throws {
-        var done = 0
-        while done < bytes.count {
-            let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw SparseTuningError("\(path): write failed (\(String(cString: strerror(errno))))")
-            }
-            done += n
-        }
+        try writeFully(fd, bytes, path: path, what: "write")
     }
 
     /// Appends `bytes`.
@@ -64,3 +56,16 @@ struct AtomicFileWriter {
     }
 }
 
+
+/// Writes all of `bytes` to `fd`, retrying short writes and interrupted calls; errors name `path` and `what` failed.
+func writeFully(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String, what: String) throws {
+    var done = 0
+    while done < bytes.count {
+        let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw SparseTuningError("\(path): \(what) failed (\(String(cString: strerror(errno))))")
+        }
+        done += n
+    }
+}

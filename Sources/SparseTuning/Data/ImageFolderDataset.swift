@@ -9,7 +9,7 @@ import Foundation
 ///   torchvision's order (folders sorted by path, files sorted within each folder; subfolders are walked).
 /// - ``openFood101(root:split:verifyFiles:)``: Food-101 — `images/<class>/<id>.jpg` listed by
 ///   `meta/<split>.txt` lines `<class>/<id>`, class names from `meta/classes.txt` when present.
-public struct ImageFolderDataset: ImageSource {
+public struct ImageFolderDataset: ImageFileList {
     /// File extensions read as images (compared in lower case). Decoding goes by the file's bytes, not its name.
     public static let imageExtensions: Set<String> = ["jpg", "jpeg", "png"]
 
@@ -23,11 +23,6 @@ public struct ImageFolderDataset: ImageSource {
     /// Labels in sample order.
     public let labels: [Int]
     public let classNames: [String]
-
-    public var count: Int { paths.count }
-    public func label(_ i: Int) -> Int { labels[i] }
-    public func image(_ i: Int) throws -> RGBImage { try ImageDecoder.decode(path: paths[i]) }
-    public func describe(_ i: Int) -> String { paths[i] }
 
     /// Opens `root/<class>/…` as torchvision's `ImageFolder` does. Hidden entries (starting with `.`) and files
     /// with other extensions are ignored.

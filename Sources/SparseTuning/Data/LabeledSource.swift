@@ -37,3 +37,18 @@ extension ImageSource {
         return histogram
     }
 }
+
+/// A source whose samples are image files listed with their labels (class folders, VTAB-1K lists, Food-101).
+public protocol ImageFileList: ImageSource {
+    /// Image paths in sample order.
+    var paths: [String] { get }
+    /// Labels in sample order.
+    var labels: [Int] { get }
+}
+
+extension ImageFileList {
+    public var count: Int { paths.count }
+    public func label(_ i: Int) -> Int { labels[i] }
+    public func image(_ i: Int) throws -> RGBImage { try ImageDecoder.decode(path: paths[i]) }
+    public func describe(_ i: Int) -> String { paths[i] }
+}

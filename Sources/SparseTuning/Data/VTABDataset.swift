@@ -33,7 +33,7 @@ public struct VTABTask: Sendable, Equatable {
 /// `val200.txt`, `train800val200.txt` and `test.txt`, each line `images/<split>/000123.jpg 7` — the path
 /// relative to the task folder, a space, the 0-based label. An optional `labels.txt` (or `classnames.txt`,
 /// `class_names.txt`) in the task folder gives one class name per line.
-public struct VTABDataset: ImageSource {
+public struct VTABDataset: ImageFileList {
     /// The 19 VTAB-1K tasks in the customary order (Natural, Specialized, Structured).
     public static let tasks: [VTABTask] = [
         VTABTask(name: "cifar", classes: 100, group: .natural, aliases: ["cifar100"], vptPromptTokens: 10),
@@ -85,11 +85,6 @@ public struct VTABDataset: ImageSource {
     /// Labels in list order.
     public let labels: [Int]
     public let classNames: [String]
-
-    public var count: Int { paths.count }
-    public func label(_ i: Int) -> Int { labels[i] }
-    public func image(_ i: Int) throws -> RGBImage { try ImageDecoder.decode(path: paths[i]) }
-    public func describe(_ i: Int) -> String { paths[i] }
 
     /// Opens split `split` (`train800`, `val200`, `train800val200`, `test`, or any other list file name; a
     /// trailing `.txt` is accepted) of task `task` under the VTAB-1K folder `root`.

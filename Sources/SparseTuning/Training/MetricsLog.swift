@@ -175,17 +175,7 @@ public final class MetricsLog {
     public func append(_ record: MetricsRecord) throws {
         guard fd >= 0 else { throw SparseTuningError("\(path): the metrics log is closed") }
         let bytes = Array((try record.jsonLine() + "\n").utf8)
-        try bytes.withUnsafeBytes { buffer in
-            var done = 0
-            while done < buffer.count {
-                let n = write(fd, buffer.baseAddress! + done, buffer.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw SparseTuningError("\(path): writing the metrics log failed (\(String(cString: strerror(errno))))")
-                }
-                done += n
-            }
-        }
+        try bytes.withUnsafeBytes { try writeFully(fd, $0, path: path, what: "writing the metrics log") }
     }
 
     /// Closes the file (also done when the log is released). Later appends throw.
