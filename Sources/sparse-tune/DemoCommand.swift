@@ -42,8 +42,8 @@ struct DemoCommand: ParsableCommand {
         note("1/4 writing synthetic data to \(dir)")
         let shapes = try SyntheticImages(size: size, classes: 4, labeling: .shape)
         let newShapes = try SyntheticImages(size: size, classes: 4, labeling: .shape, firstShape: 4)
-        let pretrainData = try shapes.writeVTABTask(root: dir, task: "shapes", trainCount: pretrainCount, testCount: testCount, seed: 1)
-        let finetuneData = try newShapes.writeVTABTask(root: dir, task: "new-shapes", trainCount: finetuneCount, testCount: testCount, seed: 2)
+        let pretrainData = try shapes.writeVTABTask(root: dir, task: "shapes", trainCount: pretrainCount, testCount: testCount, seed: 1, writeClassNames: true)
+        let finetuneData = try newShapes.writeVTABTask(root: dir, task: "new-shapes", trainCount: finetuneCount, testCount: testCount, seed: 2, writeClassNames: true)
 
         note("2/4 pretraining the backbone from random weights on 'shapes' (\(shapes.classNames.joined(separator: ", ")); \(pretrainCount) images, \(preEpochs) epochs)")
         let backbone = "\(dir)/backbone.safetensors"

@@ -3,11 +3,13 @@
 import Foundation
 
 extension SyntheticImages {
-    /// Writes `<root>/<task>/images/{train,test}/NNNNNN.png` and the VTAB-1K list files (`train800.txt`,
-    /// `val200.txt`, `train800val200.txt`, `test.txt`, with the 80/20 split of the training images).
-    /// Returns the task folder.
+    /// Writes `<root>/<task>/images/{train,test}/NNNNNN.png`, the VTAB-1K list files (`train800.txt`,
+    /// `val200.txt`, `train800val200.txt`, `test.txt`, with the 80/20 split of the training images) and
+    /// with `writeClassNames`, `labels.txt` with the class names (leave it out to borrow a VTAB task's name and
+    /// class count). Returns the task folder.
     @discardableResult
-    public func writeVTABTask(root: String, task: String, trainCount: Int, testCount: Int, seed: UInt64) throws -> String {
+    public func writeVTABTask(root: String, task: String, trainCount: Int, testCount: Int, seed: UInt64,
+                              writeClassNames: Bool = false) throws -> String {
         let folder = (root as NSString).appendingPathComponent(task)
         let fm = FileManager.default
         var lines: [String: [String]] = [:]
@@ -28,6 +30,7 @@ extension SyntheticImages {
         try write("val200", Array(train[cut...]))
         try write("train800val200", train)
         try write("test", lines["test"] ?? [])
+        if writeClassNames { try write("labels", classNames) }
         return folder
     }
 }
