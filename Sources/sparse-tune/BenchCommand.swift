@@ -40,7 +40,10 @@ struct BenchCommand: ParsableCommand {
         // Training: forward + input gradients (≈ one more forward), + weight gradients when the backbone trains.
         let gflops = train ? forwardGFLOPs * (vit.tuning.trainsBackbone ? 3 : 2) : forwardGFLOPs
         let optimizer = train ? try AdamW(parameters: vit.trainable, lr: 1e-3) : nil
-        if train { vit.prepackWeights = false }  // as the trainer does
+        if train {  // as the trainer does
+            vit.prepackWeights = false
+            Compute.returnFreedMemoryToSystem()
+        }
         var rng = SeededGenerator(seed: 0)
         let peak = peakGflops ?? 240 * Double(Compute.threads)
         var results: [BenchmarkResult] = []

@@ -1,5 +1,4 @@
 // Tensor: an owned, 64-byte-aligned, row-major fp32 buffer with a shape. The one array type of the library.
-import CDNNL
 
 /// A dense row-major `Float` tensor that owns its storage.
 ///
@@ -13,14 +12,8 @@ public final class Tensor: @unchecked Sendable {
     /// Raw storage, `count` floats.
     public let data: UnsafeMutablePointer<Float>
 
-    /// Large buffers come straight from the kernel (mmap) and go back to it when freed, so that resident memory
-    /// tracks what is alive: glibc's adaptive threshold would otherwise keep hundreds of MB of freed activations
-    /// in its heap during training.
-    private static let allocatorSetup: Void = { _ = mallopt(M_MMAP_THRESHOLD, 1 << 20) }()
-
     /// A zero-filled tensor of the given shape.
     public init(zeros shape: [Int]) {
-        Tensor.allocatorSetup
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
         self.shape = shape
         self.count = shape.reduce(1, *)
@@ -31,7 +24,6 @@ public final class Tensor: @unchecked Sendable {
 
     /// A tensor whose contents are undefined, for buffers the caller overwrites completely (skips zero-filling).
     public init(uninitialized shape: [Int]) {
-        Tensor.allocatorSetup
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
         self.shape = shape
         self.count = shape.reduce(1, *)

@@ -153,6 +153,7 @@ public final class Trainer {
             ? try MixupCutmix(classes: model.config.classes, mixupAlpha: options.mixup, cutmixAlpha: options.cutmix,
                               prob: options.mixupProb, labelSmoothing: options.labelSmoothing) : nil
         model.prepackWeights = false  // frozen matrices are read in place: half their memory, ~5% slower products
+        Compute.returnFreedMemoryToSystem()
         let configJSON = taskConfig.encoded()
         // The resume state also records the training options: resuming under another schedule is refused.
         let resumeJSON = try resumeConfiguration(configJSON)
