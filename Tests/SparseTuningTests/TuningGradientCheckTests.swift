@@ -89,6 +89,23 @@ final class TuningGradientCheckTests: XCTestCase {
         try checkGradients(config(.sparseTuning) { $0.reduction = .tome; $0.tomeR = 3; $0.tsLayers = [0, 1, 2, 3] })
     }
 
+    /// bf16 products (forward and input gradients) give gradients close to fp32's, not equal to them.
+    func testBF16TrainingGradientsStayClose() throws {
+        let model = try makeModel(config(.sparseTuning))
+        let (x, labels) = input()
+        func gradients() throws -> [Float] {
+            for p in model.trainable { p.zeroGrad() }
+            var rng = SeededGenerator(seed: 1)
+            _ = try model.forwardBackward(x, training: true, rng: &rng) { try CrossEntropy.forwardBackward(logits: $0, labels: labels) }
+            return model.trainable.flatMap { $0.grad.values }
+        }
+        let fp32 = try gradients()
+        model.precision = .bf16
+        let bf16 = try gradients()
+        assertClose(bf16, fp32, atol: 0, rtol: 5e-2, "bf16 training gradients")
+        XCTAssertGreaterThan(maxAbsDiff(bf16, fp32), 0, "the bf16 path should round")
+    }
+
     /// SPEC §3a/§3b/§4: freshly initialised adapters, LoRA and AdaptFormer leave the backbone's function unchanged.
     func testFreshModulesComputeTheBackbone() throws {
         let cfg = ViTConfig(dim: 16, depth: 4, heads: 2, mlpDim: 24, patch: 4, imageSize: 16, classes: 3)

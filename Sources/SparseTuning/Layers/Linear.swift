@@ -65,8 +65,23 @@ public final class Linear: @unchecked Sendable {
     }
 
     /// `dx (rows, in) (+)= dy (rows, out)·W` — the input gradient (frozen or trainable layer).
+    /// With bf16 precision the product takes bf16 copies of dy and W (a second packed layout), fp32 out.
     func backwardInput(_ dy: UnsafePointer<Float>, rows: Int, into dx: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
-        Matmul.ab(dy, weight.data, dx, m: rows, n: inFeatures, k: outFeatures, accumulate: accumulate)
+        guard precision == .bf16 else {
+            return Matmul.ab(dy, weight.data, dx, m: rows, n: inFeatures, k: outFeatures, accumulate: accumulate)
+        }
+        let spec = MatmulSpec(aDims: [rows, outFeatures], aStrides: [outFeatures, 1],
+                              bDims: [outFeatures, inFeatures], bStrides: [inFeatures, 1],
+                              cDims: [rows, inFeatures], cStrides: [inFeatures, 1],
+                              accumulate: accumulate, packedB: true, bf16: true)
+        let prim = MatmulCache.primitive(spec)
+        let weights = packedWeights(prim.weightsDescriptor,
+                                    plain: DNNL.descriptor(dims: [outFeatures, inFeatures], strides: [inFeatures, 1]))
+        Self.inputLock.lock()
+        defer { Self.inputLock.unlock() }
+        let buffer = Self.inputBF16.reserve(rows * outFeatures * 2).assumingMemoryBound(to: UInt16.self)
+        BF16.convert(dy, buffer, count: rows * outFeatures)
+        prim.run(a: buffer, b: weights, c: dx)
     }
 
     /// `dW (out, in) += dyᵀ·x`, `db (out) += Σ_rows dy` — only for trainable layers.
@@ -84,7 +99,10 @@ public final class Linear: @unchecked Sendable {
         }
     }
 
-    private func packedWeights(_ descriptor: dnnl_memory_desc_t) -> UnsafeRawPointer {
+    /// `weight` in the layout `descriptor` (built once by a reorder from `plain`, its view as the product's B:
+    /// by default (in, out) with strides (1, in), i.e. Wᵀ for the forward pass).
+    private func packedWeights(_ descriptor: dnnl_memory_desc_t,
+                               plain: dnnl_memory_desc_t? = nil) -> UnsafeRawPointer {
         var d = descriptor
         for p in packed {
             var pd = p.descriptor
@@ -92,8 +110,8 @@ public final class Linear: @unchecked Sendable {
         }
         let size = dnnl_memory_desc_get_size(&d)
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(size, 64), alignment: 64)
-        let plain = DNNL.descriptor(dims: [inFeatures, outFeatures], strides: [1, inFeatures])
-        DNNL.shared.reorder(from: plain, weight.data, to: descriptor, buffer)
+        let source = plain ?? DNNL.descriptor(dims: [inFeatures, outFeatures], strides: [1, inFeatures])
+        DNNL.shared.reorder(from: source, weight.data, to: descriptor, buffer)
         packed.append((descriptor, buffer))
         return UnsafeRawPointer(buffer)
     }
