@@ -20,20 +20,40 @@ public final class Attention: @unchecked Sendable {
     func forward(_ h: UnsafePointer<Float>, batch b: Int, tokens n: Int,
                  qkvOut: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
                  context: UnsafeMutablePointer<Float>, residual x: UnsafeMutablePointer<Float>) {
-        let c = dim, d = headDim
         qkv.forward(h, rows: b * n, into: qkvOut)
-        // scores (B, H, N, N) = scale · q (B, H, N, D) · kᵀ (B, H, D, N); q, k are strided views into qkvOut.
+        probabilities(qkv: qkvOut, batch: b, tokens: n, into: probs)
+        mix(probs: probs, qkv: qkvOut, batch: b, tokens: n, into: context)
+        proj.forward(context, rows: b * n, into: x, accumulate: true)
+    }
+
+    /// `probs (B, H, N, N)` = softmax(scale · q·kᵀ + keyBias), q and k strided views into `qkv (B, N, 3C)`.
+    /// `keyBias (B, N)` (ToMe's log token sizes) is added to every query's logit for that key.
+    func probabilities(qkv: UnsafePointer<Float>, batch b: Int, tokens n: Int, keyBias: UnsafePointer<Float>? = nil,
+                       into probs: UnsafeMutablePointer<Float>) {
+        let c = dim, d = headDim
         let scores = MatmulSpec(aDims: [b, heads, n, d], aStrides: [n * 3 * c, d, 3 * c, 1],
                                 bDims: [b, heads, d, n], bStrides: [n * 3 * c, d, 1, 3 * c],
                                 cDims: [b, heads, n, n], cStrides: [heads * n * n, n * n, n, 1],
                                 scale: 1 / Float(d).squareRoot())
-        MatmulCache.primitive(scores).run(a: qkvOut, b: qkvOut + c, c: probs)
+        MatmulCache.primitive(scores).run(a: qkv, b: qkv + c, c: probs)
+        if let keyBias {
+            for bi in 0..<b {
+                for r in 0..<(heads * n) {
+                    let row = probs + (bi * heads * n + r) * n
+                    for j in 0..<n { row[j] += keyBias[bi * n + j] }
+                }
+            }
+        }
         Softmax.forward(probs, rows: b * heads * n, n: n)
-        // context (B, N, H, D) = probs (B, H, N, N) · v (B, H, N, D), written head-interleaved as (B, N, C).
-        let mix = MatmulSpec(aDims: [b, heads, n, n], aStrides: [heads * n * n, n * n, n, 1],
-                             bDims: [b, heads, n, d], bStrides: [n * 3 * c, d, 3 * c, 1],
-                             cDims: [b, heads, n, d], cStrides: [n * c, d, c, 1])
-        MatmulCache.primitive(mix).run(a: probs, b: qkvOut + 2 * c, c: context)
-        proj.forward(context, rows: b * n, into: x, accumulate: true)
+    }
+
+    /// `context (B, N, C)` = probs (B, H, N, N) · v, heads written interleaved.
+    func mix(probs: UnsafePointer<Float>, qkv: UnsafePointer<Float>, batch b: Int, tokens n: Int,
+             into context: UnsafeMutablePointer<Float>) {
+        let c = dim, d = headDim
+        let spec = MatmulSpec(aDims: [b, heads, n, n], aStrides: [heads * n * n, n * n, n, 1],
+                              bDims: [b, heads, n, d], bStrides: [n * 3 * c, d, 3 * c, 1],
+                              cDims: [b, heads, n, d], cStrides: [n * c, d, c, 1])
+        MatmulCache.primitive(spec).run(a: probs, b: qkv + 2 * c, c: context)
     }
 }

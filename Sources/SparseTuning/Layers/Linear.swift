@@ -57,11 +57,7 @@ public final class Linear: @unchecked Sendable {
         let prim = MatmulCache.primitive(spec)
         let weights = packed ? packedWeights(prim.weightsDescriptor) : UnsafeRawPointer(weight.data)
         guard bf16 else { return prim.run(a: x, b: weights, bias: bias?.data, c: y) }
-        Self.inputLock.lock()
-        defer { Self.inputLock.unlock() }
-        let buffer = Self.inputBF16.reserve(rows * inFeatures * 2).assumingMemoryBound(to: UInt16.self)
-        BF16.convert(x, buffer, count: rows * inFeatures)
-        prim.run(a: buffer, b: weights, bias: bias?.data, c: y)
+        Self.withBF16(x, count: rows * inFeatures) { prim.run(a: $0, b: weights, bias: bias?.data, c: y) }
     }
 
     /// `dx (rows, in) (+)= dy (rows, out)·W` — the input gradient (frozen or trainable layer).
@@ -77,11 +73,16 @@ public final class Linear: @unchecked Sendable {
         let prim = MatmulCache.primitive(spec)
         let weights = packedWeights(prim.weightsDescriptor,
                                     plain: DNNL.descriptor(dims: [outFeatures, inFeatures], strides: [inFeatures, 1]))
-        Self.inputLock.lock()
-        defer { Self.inputLock.unlock() }
-        let buffer = Self.inputBF16.reserve(rows * outFeatures * 2).assumingMemoryBound(to: UInt16.self)
-        BF16.convert(dy, buffer, count: rows * outFeatures)
-        prim.run(a: buffer, b: weights, c: dx)
+        Self.withBF16(dy, count: rows * outFeatures) { prim.run(a: $0, b: weights, c: dx) }
+    }
+
+    /// Runs `body` on a bf16 copy of `count` floats (in the shared scratch buffer, under its lock).
+    private static func withBF16(_ x: UnsafePointer<Float>, count: Int, _ body: (UnsafeRawPointer) -> Void) {
+        inputLock.lock()
+        defer { inputLock.unlock() }
+        let buffer = inputBF16.reserve(count * 2).assumingMemoryBound(to: UInt16.self)
+        BF16.convert(x, buffer, count: count)
+        body(buffer)
     }
 
     /// `dW (out, in) += dyᵀ·x`, `db (out) += Σ_rows dy` — only for trainable layers.

@@ -112,23 +112,31 @@ public final class VisionTransformer: @unchecked Sendable {
 
     /// Logits (B, classes), or pooled features (B, C) when the model has no head, from tokens (B, N, C).
     public func forwardHead(_ features: Tensor) -> Tensor {
-        let b = features.shape[0], n = features.shape[1], c = config.dim
-        let pooled = Tensor(zeros: [b, c])  // (B, C)
-        for bi in 0..<b {
-            let src = features.data + bi * n * c, dst = pooled.data + bi * c
-            switch config.pool {
-            case .token:
-                dst.update(from: src, count: c)
-            case .avg:
-                for t in 1..<n { for j in 0..<c { dst[j] += src[t * c + j] } }
-                for j in 0..<c { dst[j] /= Float(n - 1) }
-            }
-        }
+        let b = features.shape[0]
+        let pooled = pool(features, from: 1)
         if normAfterPooling { norm.forward(pooled.data, rows: b, into: pooled.data) }
         guard let head else { return pooled }
         let logits = Tensor(zeros: [b, config.classes])
         head.forward(pooled.data, rows: b, into: logits.data)
         return logits
+    }
+
+    /// One vector (B, C) per image from tokens (B, N, C): the class token, or with average pooling the mean of
+    /// tokens `first`…N−1 (after the class token and any prefix tokens such as prompts).
+    func pool(_ tokens: Tensor, from first: Int) -> Tensor {
+        let b = tokens.shape[0], n = tokens.shape[1], c = config.dim
+        let pooled = Tensor(zeros: [b, c])  // (B, C)
+        for bi in 0..<b {
+            let src = tokens.data + bi * n * c, dst = pooled.data + bi * c
+            switch config.pool {
+            case .token:
+                dst.update(from: src, count: c)
+            case .avg:
+                for t in first..<n { for j in 0..<c { dst[j] += src[t * c + j] } }
+                for j in 0..<c { dst[j] /= Float(n - first) }
+            }
+        }
+        return pooled
     }
 
     /// Logits (B, classes) for normalised images (B, 3, S, S).

@@ -79,14 +79,21 @@ public final class TokenReduction: @unchecked Sendable {
 }
 
 enum EViTSelection {
+    /// Tokens kept among the N−1 non-class tokens: k = ⌈κ·(N−1)⌉ in double precision, or nil when the block
+    /// would keep every token (k = N−1) or none.
+    static func keptCount(keepRate: Double, tokens n: Int) -> Int? {
+        let others = n - 1
+        let k = Int((keepRate * Double(others)).rounded(.up))
+        return k < others && k >= 1 ? k : nil
+    }
+
     /// The EViT reduction for attention probabilities `probs` (B, H, N, N): scores s = mean over heads of the class
     /// row (B, N−1); k = ⌈κ·(N−1)⌉ highest kept (descending score, ties to the lower index); with `fuse` the rest
     /// summed with weights s into one last token. Nil when k = N−1.
     static func select(probs: UnsafePointer<Float>, batch b: Int, heads h: Int, tokens n: Int,
                        keepRate: Double, fuse: Bool) -> TokenReduction? {
         let others = n - 1
-        let k = Int((keepRate * Double(others)).rounded(.up))
-        guard k < others, k >= 1 else { return nil }
+        guard let k = keptCount(keepRate: keepRate, tokens: n) else { return nil }
         let scores = Tensor(zeros: [b, others])  // (B, N−1)
         for bi in 0..<b {
             let s = scores.data + bi * others
@@ -125,12 +132,15 @@ enum EViTSelection {
 }
 
 enum ToMeMerge {
+    /// Merges actually made in a block of `n` tokens: at most ⌊(N−1)/2⌋, the class token never merging.
+    static func mergeCount(requested: Int, tokens n: Int) -> Int { min(requested, (n - 1) / 2) }
+
     /// ToMe bipartite soft matching on the attention keys `qkv` (B, N, 3C; keys at offset C) averaged over heads:
     /// A = even positions (class token included, never merged), B = odd; the `r` A tokens most similar (cosine) to
     /// their best B partner merge into it by size-weighted average. Output: unmerged A in original order, then B.
     static func merge(qkv: UnsafePointer<Float>, batch b: Int, tokens n: Int, dim c: Int, heads h: Int,
                       sizes: UnsafePointer<Float>?, r requested: Int) -> TokenReduction? {
-        let r = min(requested, (n - 1) / 2)
+        let r = mergeCount(requested: requested, tokens: n)
         guard r > 0 else { return nil }
         let d = c / h, na = (n + 1) / 2, nb = n / 2
         var rows: [[[(index: Int, weight: Float)]]] = []

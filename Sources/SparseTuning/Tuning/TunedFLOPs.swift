@@ -10,10 +10,9 @@ extension FLOPCounter {
             if ts.contains(l) {
                 switch tuning.reduction {
                 case .evit:
-                    let k = Int((tuning.keepRate * Double(n - 1)).rounded(.up))
-                    if k >= 1 && k < n - 1 { n = k + (tuning.fuse ? 2 : 1) }
+                    if let k = EViTSelection.keptCount(keepRate: tuning.keepRate, tokens: n) { n = k + (tuning.fuse ? 2 : 1) }
                 case .tome:
-                    n -= min(tuning.tomeR, (n - 1) / 2)
+                    n -= ToMeMerge.mergeCount(requested: tuning.tomeR, tokens: n)
                 }
             }
             return n

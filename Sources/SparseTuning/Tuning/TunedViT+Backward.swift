@@ -165,7 +165,7 @@ extension TunedViT {
             }
             let dqkv = Tensor(uninitialized: [b, nIn, 3 * c])
             let probs = Tensor(uninitialized: [b, heads, nIn, nIn]), scratch = Tensor(uninitialized: [b, heads, nIn, nIn])
-            attentionProbabilities(qkv: bt.qkv, batch: b, tokens: nIn, sizes: bt.sizes, into: probs)
+            attentionProbabilities(block: l, qkv: bt.qkv, batch: b, tokens: nIn, sizes: bt.sizes, into: probs)
             AttentionBackward.run(dContext: dctx.data, qkv: bt.qkv.data, probs: probs.data, extraDProbs: extra?.data,
                                   batch: b, tokens: nIn, dim: c, heads: heads, dProbs: scratch.data, dqkv: dqkv.data)
             let dh1 = linearBackward(blk.attn.qkv, name: "blocks.\(l).attn.qkv", dy: dqkv, x: bt.h1, rows: rowsIn, grads: grads)
@@ -176,7 +176,7 @@ extension TunedViT {
             layerNormBackward(blk.norm1, name: "blocks.\(l).norm1", dy: dh1, x: bt.xIn, mean: bt.mean1, rstd: bt.rstd1,
                               rows: rowsIn, dx: dxIn.data, accumulate: true, grads: grads)
             dX = dxIn
-            if prompts != nil { dX = promptsBackward(dxIn, block: l) }
+            if prompts != nil { dX = promptsBackward(dxIn, block: l, grads: grads) }
             tape.blocks[l] = nil  // this block's activations are no longer needed
             if official[l] != nil {
                 if l == 0, let s = dAcc { dEmbedding = s }
@@ -199,9 +199,9 @@ extension TunedViT {
 
     /// Prompt gradients (summed over the batch) and the gradient of the previous block's output: block 0's
     /// inserted rows are removed, later blocks' replaced rows get no gradient.
-    private func promptsBackward(_ dxIn: Tensor, block l: Int) -> Tensor {
+    private func promptsBackward(_ dxIn: Tensor, block l: Int, grads: [String: Parameter]) -> Tensor {
         let b = dxIn.shape[0], n = dxIn.shape[1], c = config.dim, np = tuning.prompts
-        let g = gradientIndex["vpt.prompts"]!.grad.data + l * np * c
+        let g = grads["vpt.prompts"]!.grad.data + l * np * c
         for bi in 0..<b {
             let rows = dxIn.data + (bi * n + 1) * c
             for i in 0..<(np * c) { g[i] += rows[i] }

@@ -177,9 +177,9 @@ public final class TunedViT: @unchecked Sendable {
                 bt?.loraT = t
             }
             let probs = Tensor(uninitialized: [b, heads, n, n])  // (B, H, N, N)
-            attentionProbabilities(qkv: qkv, batch: b, tokens: n, sizes: sizes, into: probs)
+            attentionProbabilities(block: l, qkv: qkv, batch: b, tokens: n, sizes: sizes, into: probs)
             let ctx = Tensor(uninitialized: [b, n, c])  // (B, N, C)
-            attentionMix(probs: probs, qkv: qkv, batch: b, tokens: n, into: ctx)
+            blk.attn.mix(probs: probs.data, qkv: qkv.data, batch: b, tokens: n, into: ctx.data)
             if tape != nil {
                 bt!.xIn = x.copy(); bt!.mean1 = mean1; bt!.rstd1 = rstd1; bt!.qkv = qkv; bt!.sizes = sizes
                 if tuning.trainsBackbone || lora[l] != nil { bt!.h1 = h1 }
@@ -279,24 +279,13 @@ public final class TunedViT: @unchecked Sendable {
     /// Final norm, pooling, optional BatchNorm, head.
     private func headForward(_ x: Tensor, training: Bool, tape: ModelTape?) throws -> Tensor {
         let b = x.shape[0], n = x.shape[1], c = config.dim
-        let normed = Tensor(uninitialized: x.shape)
+        var normed = x  // final norm over all tokens, unless it is timm's fc_norm after pooling
         let meanF = Tensor(uninitialized: [b * n]), rstdF = Tensor(uninitialized: [b * n])
         if !backbone.normAfterPooling {
+            normed = Tensor(uninitialized: x.shape)
             backbone.norm.forward(x.data, rows: b * n, into: normed.data, mean: meanF.data, rstd: rstdF.data)
-        } else {
-            normed.data.update(from: x.data, count: x.count)
         }
-        let pooled = Tensor(zeros: [b, c])  // (B, C)
-        let first = poolStart  // average pooling skips the class token and prompts (timm's prefix tokens)
-        for bi in 0..<b {
-            let src = normed.data + bi * n * c, dst = pooled.data + bi * c
-            if config.pool == .token {
-                dst.update(from: src, count: c)
-            } else {
-                for t in first..<n { for j in 0..<c { dst[j] += src[t * c + j] } }
-                for j in 0..<c { dst[j] /= Float(n - first) }
-            }
-        }
+        let pooled = backbone.pool(normed, from: poolStart)  // (B, C)
         var features = pooled
         var pooledMean: Tensor?, pooledRstd: Tensor?, pooledIn: Tensor?
         if backbone.normAfterPooling {
@@ -326,33 +315,11 @@ public final class TunedViT: @unchecked Sendable {
     /// First token averaged by average pooling: after the class token and any prompts.
     var poolStart: Int { 1 + (prompts != nil ? tuning.prompts : 0) }
 
-    /// scores = scale·q·kᵀ (+ log size of each key token, ToMe's proportional attention), softmaxed, into `probs`.
-    func attentionProbabilities(qkv: Tensor, batch b: Int, tokens n: Int, sizes: Tensor?, into probs: Tensor) {
-        let c = config.dim, h = config.heads, d = c / h
-        MatmulCache.primitive(MatmulSpec(aDims: [b, h, n, d], aStrides: [n * 3 * c, d, 3 * c, 1],
-                                         bDims: [b, h, d, n], bStrides: [n * 3 * c, d, 1, 3 * c],
-                                         cDims: [b, h, n, n], cStrides: [h * n * n, n * n, n, 1],
-                                         scale: 1 / Float(d).squareRoot()))
-            .run(a: qkv.data, b: qkv.data + c, c: probs.data)
-        if let sizes {
-            for bi in 0..<b {
-                let logSize = (0..<n).map { Float.log(sizes.data[bi * n + $0]) }
-                for r in 0..<(h * n) {
-                    let row = probs.data + (bi * h * n + r) * n
-                    for j in 0..<n { row[j] += logSize[j] }
-                }
-            }
-        }
-        Softmax.forward(probs.data, rows: b * h * n, n: n)
-    }
-
-    /// context (B, N, C) = probs · v, heads interleaved.
-    func attentionMix(probs: Tensor, qkv: Tensor, batch b: Int, tokens n: Int, into ctx: Tensor) {
-        let c = config.dim, h = config.heads, d = c / h
-        MatmulCache.primitive(MatmulSpec(aDims: [b, h, n, n], aStrides: [h * n * n, n * n, n, 1],
-                                         bDims: [b, h, n, d], bStrides: [n * 3 * c, d, 3 * c, 1],
-                                         cDims: [b, h, n, d], cStrides: [n * c, d, c, 1]))
-            .run(a: probs.data, b: qkv.data + 2 * c, c: ctx.data)
+    /// Block `l`'s attention probabilities (B, H, N, N) from its qkv, with ToMe's proportional attention
+    /// (log size of each key token added to the logits) when token sizes are given.
+    func attentionProbabilities(block l: Int, qkv: Tensor, batch b: Int, tokens n: Int, sizes: Tensor?, into probs: Tensor) {
+        let logSizes = sizes.map { s in Tensor(shape: s.shape, values: s.values.map { Float.log($0) }) }
+        backbone.blocks[l].attn.probabilities(qkv: qkv.data, batch: b, tokens: n, keyBias: logSizes?.data, into: probs.data)
     }
 
     /// This block's reduction, or nil when it would keep every token.
