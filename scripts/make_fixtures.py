@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Regenerate the PyTorch reference fixtures that the Swift tests compare against.
 
-Run from anywhere:  /work/venv/bin/python scripts/make_fixtures.py [--only vit,checkpoint,image,sparse]
+Run from anywhere:  /work/venv/bin/python scripts/make_fixtures.py [--only vit,checkpoint,image,sparse,training]
 
 Needs Python >= 3.10 with torch (CPU), numpy, safetensors, pillow; timm (+ torchvision)
 for the timm cross-checks and the image fixtures (see scripts/README.md for the venv recipe,
@@ -52,6 +52,14 @@ sparse  (scripts/fixtures/sparse_fixtures.py, reference maths in scripts/fixture
         features, loss, tokens, kept.<block>, grad.<trainable>, config JSON in
         __metadata__["case_config"]. The module docstrings hold the full contract; the script
         also prints finite-difference, timm, released-code and float32 cross-checks.
+training  (scripts/fixtures/training_fixtures.py, model from scripts/fixtures/sparse_reference.py)
+    -> Tests/SparseTuningTests/Fixtures/training/ten_steps.safetensors (about 190 KB)
+        Ten AdamW steps of sparse-tuning on one fixed batch, as llm.c's test_gpt2: tiny ViT (32/4/2 heads/
+        mlp 48/patch 4/16px/5 classes), dense adapters r=8 + head, EViT keep 0.5 at blocks 1,2 with fusion,
+        batch 8, cross-entropy, torch.optim.AdamW (lr 1e-2 constant, betas 0.9/0.999, eps 1e-8, weight
+        decay 1e-4 on the 2-D weights only). backbone.<timm name>, init.<trainable>, final.<trainable>
+        (after step 10), x, labels, losses (10, before each update), tokens; config JSON in
+        __metadata__["case_config"]. Float64 maths, stored F32; a float32 rerun is checked against it.
 checkpoint  (scripts/fixtures/checkpoint_fixtures.py, owned by its author)
 image       (scripts/fixtures/image_fixtures.py, owned by its author)
 """
@@ -69,6 +77,7 @@ FIXTURE_MODULES = [
     ("checkpoint", "checkpoint_fixtures.py"),
     ("image", "image_fixtures.py"),
     ("sparse", "sparse_fixtures.py"),
+    ("training", "training_fixtures.py"),
 ]
 
 
