@@ -34,10 +34,11 @@ struct ForwardCommand: ParsableCommand {
         if let s = model.imageSize, x.shape[2] != s || x.shape[3] != s {
             throw SparseTuningError("\(input): images are \(x.shape[2])×\(x.shape[3]) but --image-size is \(s)")
         }
-        let logits = try vit.forward(x)
+        let result = try vit.forwardResult(x)
+        let logits = result.logits
         if let dir = dumpKept {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            for (block, red) in vit.lastReductions.sorted(by: { $0.key < $1.key }) {
+            for (block, red) in result.reductions.sorted(by: { $0.key < $1.key }) {
                 let kept = red.kept.flatMap { $0.map(Int64.init) }
                 try NPY.writeInt64(kept, shape: [red.batch, red.kept.first?.count ?? 0], to: "\(dir)/kept_\(block).npy")
             }

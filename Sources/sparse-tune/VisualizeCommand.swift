@@ -39,8 +39,8 @@ struct VisualizeCommand: ParsableCommand {
         guard tuning.reduction == .evit else {
             throw SparseTuningError("visualize shows EViT token sparsification; this model merges tokens with ToMe (--reduction tome)")
         }
-        guard tuning.reducesTokens, vit.keepRate < 1 else {
-            throw SparseTuningError("the model has no EViT token sparsification (keep rate \(vit.keepRate)"
+        guard tuning.reducesTokens, tuning.keepRate < 1 else {
+            throw SparseTuningError("the model has no EViT token sparsification (keep rate \(tuning.keepRate)"
                 + (tuning.tsLayers?.isEmpty == true ? ", no --ts-layers" : "")
                 + "); give --keep-rate below 1 (and --ts-layers), or a task file trained with sparsification")
         }
@@ -51,16 +51,16 @@ struct VisualizeCommand: ParsableCommand {
         let cfg = vit.config
         let pre = ImagePreprocessor(size: cfg.imageSize, mode: .squash, normalization: normalization)
         let decoded = try images.map { try ImageDecoder.decode(path: $0) }
-        let logits = try vit.forward(pre.batch(decoded))
-        let reductions = vit.lastReductions
+        let result = try vit.forwardResult(pre.batch(decoded))
+        let logits = result.logits, reductions = result.reductions
         guard !reductions.isEmpty else {
-            throw SparseTuningError("no block dropped any token: keep rate \(vit.keepRate) keeps all "
+            throw SparseTuningError("no block dropped any token: keep rate \(tuning.keepRate) keeps all "
                 + "\((cfg.imageSize / cfg.patch) * (cfg.imageSize / cfg.patch)) patch tokens")
         }
         let grid = cfg.imageSize / cfg.patch
         for (b, path) in images.enumerated() {
             let trace = try SparsificationTrace(reductions: reductions, sample: b, patchCount: grid * grid)
-            var title = "\((path as NSString).lastPathComponent): keep rate \(AxisTicks.format(vit.keepRate)), "
+            var title = "\((path as NSString).lastPathComponent): keep rate \(AxisTicks.format(tuning.keepRate)), "
                 + "blocks \(trace.stages.map { String($0.block) }.joined(separator: ",")), "
                 + (tuning.fuse ? "fusion on" : "no fusion")
             if cfg.classes > 0 {

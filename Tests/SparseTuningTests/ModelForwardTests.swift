@@ -1,5 +1,5 @@
 // The whole ViT forward against timm (Fixtures/vit/io_*.safetensors), from both timm safetensors and Google .npz
-// weights: embeddings, every block's output, final norm, pooled features and logits.
+// weights: every block's output and the logits, through the one forward path (`TunedViT`) the commands run.
 import XCTest
 @testable import SparseTuning
 
@@ -12,31 +12,24 @@ final class ModelForwardTests: XCTestCase {
                             patch: io.int("patch"), imageSize: io.int("pretrain_image_size"), classes: io.int("classes"),
                             pool: Pooling(rawValue: io.meta("pool"))!)
         cfg.eps = Float(io.meta("eps"))!
-        let model = try VisionTransformer(config: cfg, seed: 99)
-        model.posEmbedAntialias = antialias
+        let backbone = try VisionTransformer(config: cfg, seed: 99)
+        backbone.posEmbedAntialias = antialias
         let ckpt = try Checkpoint.load(fixturePath("vit/\(weightsFile)"))
-        try model.load(ckpt.tensors)
+        try backbone.load(ckpt.tensors)
+        let model = try TunedViT(backbone: backbone)  // the one forward path every command runs
         let x = io["x"]
-        if intermediates {
-            let (b, h, w) = try model.checkInput(x)
-            let n = 1 + (h / cfg.patch) * (w / cfg.patch)
-            let t = Tensor(zeros: [b, n, cfg.dim])
-            model.embed(x, into: t)
-            assertClose(t.values, io["embed.out"].values, atol: 1e-5, rtol: 1e-5, "\(ioName) embed")
-            let ws = model.workspace(batch: b, tokens: n)
-            for (l, blk) in model.blocks.enumerated() {
-                blk.forwardAttention(t.data, batch: b, tokens: n, ws: ws)
-                blk.forwardMLP(t.data, batch: b, tokens: n, ws: ws)
-                assertClose(t.values, io["block.\(l).out"].values, atol: 1e-5, rtol: 1e-5, "\(ioName) block \(l)")
+        // Twice: the first call plans the activation arena, the second runs from the plan.
+        for run in 0..<2 {
+            let result = try model.forwardResult(x, blockOutputs: intermediates ? Set(0..<cfg.depth) : [])
+            for l in 0..<(intermediates ? cfg.depth : 0) {
+                assertClose(result.blockOutputs[l]!.values, io["block.\(l).out"].values, atol: 1e-5, rtol: 1e-5,
+                            "\(ioName) block \(l), run \(run)")
             }
+            let ref = io[logitsKey]
+            XCTAssertEqual(result.logits.shape, ref.shape)
+            // The acceptance bound: 1e-4 relative to the largest logit.
+            assertClose(result.logits.values, ref.values, atol: 0, rtol: 1e-4, "\(ioName) logits from \(weightsFile), run \(run)")
         }
-        let logits = try model.forward(x)
-        let ref = io[logitsKey]
-        XCTAssertEqual(logits.shape, ref.shape)
-        // The acceptance bound: 1e-4 relative to the largest logit.
-        assertClose(logits.values, ref.values, atol: 0, rtol: 1e-4, "\(ioName) logits from \(weightsFile)")
-        let features = model.forwardHead(try model.forwardFeatures(x))
-        XCTAssertEqual(features.values, logits.values, "forward = forwardHead(forwardFeatures)")
     }
 
     func testTinyFromSafetensors() throws { try check(io: "io_tiny.safetensors", weights: "model_tiny.safetensors") }
@@ -69,10 +62,10 @@ final class ModelForwardTests: XCTestCase {
         let io = try Fixture("vit/io_tiny.safetensors")
         let cfg = ViTConfig(dim: io.int("dim"), depth: io.int("depth"), heads: io.int("heads"), mlpDim: io.int("mlp"),
                             patch: io.int("patch"), imageSize: io.int("image_size"), classes: 0)
-        let model = try VisionTransformer(config: cfg)
-        let report = try model.load(Checkpoint.load(fixturePath("vit/model_tiny_in21k.npz")).tensors)
+        let backbone = try VisionTransformer(config: cfg)
+        let report = try backbone.load(Checkpoint.load(fixturePath("vit/model_tiny_in21k.npz")).tensors)
         XCTAssertNotNil(report.headDropped)
-        let features = try model.forward(io["x"])
+        let features = try TunedViT(backbone: backbone).forward(io["x"])
         XCTAssertEqual(features.shape, [2, cfg.dim])
         assertClose(features.values, io["features"].values, atol: 1e-5, rtol: 1e-5, "in21k backbone features")
     }
@@ -104,8 +97,9 @@ final class ModelForwardTests: XCTestCase {
     func testBF16PrecisionStaysClose() throws {
         let io = try Fixture("vit/io_tiny.safetensors")
         let cfg = ViTConfig(dim: 48, depth: 3, heads: 3, mlpDim: 96, patch: 8, imageSize: 32, classes: 10)
-        let model = try VisionTransformer(config: cfg)
-        try model.load(Checkpoint.load(fixturePath("vit/model_tiny.safetensors")).tensors)
+        let backbone = try VisionTransformer(config: cfg)
+        try backbone.load(Checkpoint.load(fixturePath("vit/model_tiny.safetensors")).tensors)
+        let model = try TunedViT(backbone: backbone)
         model.precision = .bf16
         let bf16 = try model.forward(io["x"])
         assertClose(bf16.values, io["logits"].values, atol: 0, rtol: 3e-2, "bf16 logits")
@@ -115,7 +109,7 @@ final class ModelForwardTests: XCTestCase {
     }
 
     func testInputShapeErrors() throws {
-        let model = try VisionTransformer(config: ViTConfig(dim: 16, depth: 1, heads: 2, patch: 4, imageSize: 8, classes: 3))
+        let model = try TunedViT(backbone: VisionTransformer(config: ViTConfig(dim: 16, depth: 1, heads: 2, patch: 4, imageSize: 8, classes: 3)))
         XCTAssertThrowsError(try model.forward(Tensor(zeros: [1, 3, 10, 8])))
         XCTAssertThrowsError(try model.forward(Tensor(zeros: [1, 1, 8, 8])))
         XCTAssertThrowsError(try model.forward(Tensor(zeros: [3, 8, 8])))

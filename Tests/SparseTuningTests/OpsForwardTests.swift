@@ -76,25 +76,12 @@ final class OpsForwardTests: XCTestCase {
         copy(ops["attention.param.proj.weight"], attn.proj.weight); copy(ops["attention.param.proj.bias"], attn.proj.bias!)
         let qkv = Tensor(zeros: [b, n, 3 * c]), probs = Tensor(zeros: [b, heads, n, n]), ctx = Tensor(zeros: [b, n, c])
         let y = Tensor(zeros: [b, n, c])
-        attn.forward(x.data, batch: b, tokens: n, qkvOut: qkv.data, probs: probs.data, context: ctx.data, residual: y.data)
+        attn.qkv.forward(x.data, rows: b * n, into: qkv.data)
+        attn.probabilities(qkv: qkv.data, batch: b, tokens: n, into: probs.data)
+        attn.mix(probs: probs.data, qkv: qkv.data, batch: b, tokens: n, into: ctx.data)
+        attn.proj.forward(ctx.data, rows: b * n, into: y.data, accumulate: true)
         assertClose(probs.values, ops["attention.probs"].values, atol: 1e-6, rtol: 0, "attention probs")
         assertClose(y.values, ops["attention.y"].values, atol: 1e-5, rtol: 1e-5, "attention out")
-    }
-
-    func testBlock() {
-        let x = ops["block.x"]
-        let b = x.shape[0], n = x.shape[1], c = x.shape[2]
-        let blk = Block(dim: c, heads: ops.int("block.heads"), mlpHidden: ops.int("block.mlp"))
-        for (name, t) in blockParameters(blk) { copy(ops["block.param.\(name)"], t) }
-        var cfg = ViTConfig(dim: c, depth: 1, heads: ops.int("block.heads"), mlpDim: ops.int("block.mlp"), patch: 1)
-        cfg.imageSize = 1
-        let ws = Workspace(batch: b, tokens: n, config: cfg)
-        let h = x.copy()
-        blk.forwardAttention(h.data, batch: b, tokens: n, ws: ws)
-        assertClose(h.values, ops["block.mid.x_attn"].values, atol: 1e-5, rtol: 1e-5, "block x_attn")
-        assertClose(ws.probs.values, ops["block.mid.attn.probs"].values, atol: 1e-6, rtol: 0, "block probs")
-        blk.forwardMLP(h.data, batch: b, tokens: n, ws: ws)
-        assertClose(h.values, ops["block.y"].values, atol: 1e-5, rtol: 1e-5, "block y")
     }
 
     func testPatchEmbed() {
@@ -104,7 +91,8 @@ final class OpsForwardTests: XCTestCase {
         copy(w, pe.proj.weight); copy(ops["patch_embed.bias"], pe.proj.bias!)
         let (b, h, wd) = (x.shape[0], x.shape[2], x.shape[3])
         let y = Tensor(zeros: [b, (h / p) * (wd / p), c])
-        pe.forward(x.data, batch: b, height: h, width: wd, into: y.data)
+        let cols = Tensor(zeros: [b * (h / p) * (wd / p), 3 * p * p])
+        pe.forward(x.data, batch: b, height: h, width: wd, cols: cols.data, into: y.data)
         assertClose(y.values, ops["patch_embed.y"].values, atol: 1e-5, rtol: 1e-5, "patch_embed")
     }
 
@@ -126,16 +114,6 @@ final class OpsForwardTests: XCTestCase {
 func copy(_ src: Tensor, _ dst: Tensor) {
     precondition(src.count == dst.count, "\(src.shape) into \(dst.shape)")
     dst.data.update(from: src.data, count: src.count)
-}
-
-/// A block's parameters under their timm names relative to the block.
-func blockParameters(_ b: Block) -> [(String, Tensor)] {
-    [("norm1.weight", b.norm1.weight), ("norm1.bias", b.norm1.bias),
-     ("attn.qkv.weight", b.attn.qkv.weight), ("attn.qkv.bias", b.attn.qkv.bias!),
-     ("attn.proj.weight", b.attn.proj.weight), ("attn.proj.bias", b.attn.proj.bias!),
-     ("norm2.weight", b.norm2.weight), ("norm2.bias", b.norm2.bias),
-     ("mlp.fc1.weight", b.mlp.fc1.weight), ("mlp.fc1.bias", b.mlp.fc1.bias!),
-     ("mlp.fc2.weight", b.mlp.fc2.weight), ("mlp.fc2.bias", b.mlp.fc2.bias!)]
 }
 
 import Foundation

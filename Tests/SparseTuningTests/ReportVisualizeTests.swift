@@ -102,13 +102,13 @@ final class ReportVisualizeTests: XCTestCase {
             try PNGEncoder.write(try SyntheticImages(size: 224, classes: 8).sample(5, seed: 1).image, to: view)
         }
         let pre = ImagePreprocessor(size: 64, mode: .squash, normalization: .inception)
-        _ = try model.forward(pre.batch([image]))
-        XCTAssertEqual(model.lastReductions.keys.sorted(), [1, 2])
-        let trace = try SparsificationTrace(reductions: model.lastReductions, patchCount: 64)
+        let reductions = try model.forwardResult(pre.batch([image])).reductions
+        XCTAssertEqual(reductions.keys.sorted(), [1, 2])
+        let trace = try SparsificationTrace(reductions: reductions, patchCount: 64)
         XCTAssertEqual(trace.stages.map(\.keptCount), [32, 17])  // 64 → 32 (+ fused) → ⌈0.5·33⌉
         XCTAssertEqual(trace.stages[0].droppedPatches.count, 32)
         XCTAssertEqual(trace.stages[0].droppedPatchWeights.count, 32)
-        let weights = model.lastReductions[1]!.fusionWeights[0]
+        let weights = reductions[1]!.fusionWeights[0]
         XCTAssertEqual(trace.stages[0].fusedWeight, weights.reduce(0, +), accuracy: 1e-6)
         XCTAssertEqual(Set(trace.stages[0].droppedPatches + trace.stages[0].remainingPatches), Set(0..<64))
 

@@ -1,4 +1,5 @@
-// Tensor: an owned, 64-byte-aligned, row-major fp32 buffer with a shape. The one array type of the library.
+// Tensor: a 64-byte-aligned, row-major fp32 buffer with a shape, owned or lent by an activation arena. The one
+// array type of the library.
 
 /// A dense row-major `Float` tensor that owns its storage.
 ///
@@ -11,6 +12,16 @@ public final class Tensor: @unchecked Sendable {
     public let count: Int
     /// Raw storage, `count` floats.
     public let data: UnsafeMutablePointer<Float>
+    /// For a tensor from an ``Arena``: the block its bytes live in (nil when it owns them) and where to report
+    /// its release.
+    private let lease: Lease?
+
+    /// What an arena tensor holds on to: the arena's block (kept alive while the tensor is) and the step's recorder.
+    struct Lease {
+        let block: Arena.Block?
+        let recorder: Arena.Recorder
+        let index: Int
+    }
 
     /// A zero-filled tensor of the given shape.
     public init(zeros shape: [Int]) {
@@ -20,14 +31,29 @@ public final class Tensor: @unchecked Sendable {
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
         raw.initializeMemory(as: Float.self, repeating: 0, count: max(count, 1))
         self.data = raw.assumingMemoryBound(to: Float.self)
+        lease = nil
     }
 
     /// A tensor whose contents are undefined, for buffers the caller overwrites completely (skips zero-filling).
-    public init(uninitialized shape: [Int]) {
+    public convenience init(uninitialized shape: [Int]) {
+        self.init(uninitialized: shape, lease: nil)
+    }
+
+    /// An uninitialised tensor owning its storage, reporting its release to an arena's recorder when leased.
+    init(uninitialized shape: [Int], lease: Lease?) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
         self.shape = shape
         self.count = shape.reduce(1, *)
         data = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64).assumingMemoryBound(to: Float.self)
+        self.lease = lease
+    }
+
+    /// A tensor over `data` inside an arena block (not owned: the block frees it).
+    init(borrowing data: UnsafeMutablePointer<Float>, shape: [Int], lease: Lease) {
+        self.shape = shape
+        self.count = shape.reduce(1, *)
+        self.data = data
+        self.lease = lease
     }
 
     /// A tensor holding a copy of `values`; `values.count` must equal the product of `shape`.
@@ -37,7 +63,10 @@ public final class Tensor: @unchecked Sendable {
         values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: count) }
     }
 
-    deinit { UnsafeMutableRawPointer(data).deallocate() }
+    deinit {
+        if lease?.block == nil { UnsafeMutableRawPointer(data).deallocate() }
+        if let lease { lease.recorder.release(lease.index) }
+    }
 
     /// The elements as a Swift array (copies).
     public var values: [Float] { Array(UnsafeBufferPointer(start: data, count: count)) }

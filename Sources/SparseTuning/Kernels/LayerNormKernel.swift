@@ -46,21 +46,40 @@ enum LayerNormKernel {
                          weight: UnsafePointer<Float>, mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
                          rows: Int, c: Int, accumulate: Bool = false,
                          dweight: UnsafeMutablePointer<Float>? = nil, dbias: UnsafeMutablePointer<Float>? = nil) {
+        let full = c & ~15, tail = c - full
         parallelFor(rows, minChunk: max(1, 8192 / max(c, 1))) { r0, r1 in
             for r in r0..<r1 {
                 let xr = x + r * c, gr = dy + r * c, dr = dx + r * c
-                let m = mean[r], rs = rstd[r]
-                var sumG: Float = 0, sumGX: Float = 0
-                for j in 0..<c {
-                    let g = gr[j] * weight[j]
-                    sumG += g
-                    sumGX += g * (xr[j] - m) * rs
+                let mv = F16x(repeating: mean[r]), rv = F16x(repeating: rstd[r])
+                // Σ g and Σ g·x̂ with g = dy·weight, x̂ = (x − mean)·rstd.
+                var sg = F16x(), sgx = F16x()
+                var i = 0
+                while i < full {
+                    let g = load16(gr + i) * load16(weight + i)
+                    sg += g
+                    sgx += g * ((load16(xr + i) - mv) * rv)
+                    i += 16
                 }
-                let mg = sumG / Float(c), mgx = sumGX / Float(c)
-                for j in 0..<c {
-                    let xh = (xr[j] - m) * rs
-                    let v = rs * (gr[j] * weight[j] - mg - xh * mgx)
-                    dr[j] = accumulate ? dr[j] + v : v
+                if tail > 0 {
+                    let g = loadPartial(gr + full, tail) * loadPartial(weight + full, tail)
+                    sg += g
+                    sgx += g * ((loadPartial(xr + full, tail) - mv) * rv)
+                }
+                let mg = F16x(repeating: hsum(sg) / Float(c)), mgx = F16x(repeating: hsum(sgx) / Float(c))
+                // dx = rstd · (g − mean(g) − x̂ · mean(g·x̂))
+                i = 0
+                while i < full {
+                    let xh = (load16(xr + i) - mv) * rv
+                    var v = rv * (load16(gr + i) * load16(weight + i) - mg - xh * mgx)
+                    if accumulate { v += load16(dr + i) }
+                    store16(v, dr + i)
+                    i += 16
+                }
+                if tail > 0 {
+                    let xh = (loadPartial(xr + full, tail) - mv) * rv
+                    var v = rv * (loadPartial(gr + full, tail) * loadPartial(weight + full, tail) - mg - xh * mgx)
+                    if accumulate { v += loadPartial(dr + full, tail) }
+                    storePartial(v, dr + full, tail)
                 }
             }
         }

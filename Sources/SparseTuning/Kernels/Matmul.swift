@@ -166,3 +166,21 @@ enum Matmul {
         MatmulCache.primitive(spec).run(a: a, b: b, c: c)
     }
 }
+
+/// A growable scratch buffer reused across calls (the matmul primitives' shared scratchpad).
+final class ScratchBuffer: @unchecked Sendable {
+    private(set) var pointer: UnsafeMutableRawPointer?
+    private var capacity = 0
+
+    /// At least `bytes` bytes, 64-byte aligned; contents undefined.
+    func reserve(_ bytes: Int) -> UnsafeMutableRawPointer {
+        if bytes > capacity || pointer == nil {
+            pointer?.deallocate()
+            capacity = max(bytes, 64)
+            pointer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
+        }
+        return pointer!
+    }
+
+    deinit { pointer?.deallocate() }
+}

@@ -31,14 +31,26 @@ enum Softmax {
     /// `dx (+)= y ⊙ (dy − Σ dy⊙y)` per row, where `y` is the forward output. `dx` may alias `dy`.
     static func backward(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, y: UnsafePointer<Float>,
                          rows: Int, n: Int, accumulate: Bool = false) {
+        let full = n & ~15, tail = n - full
         parallelFor(rows, minChunk: max(1, 4096 / max(n, 1))) { r0, r1 in
             for r in r0..<r1 {
-                let o = r * n
-                var dot: Float = 0
-                for j in 0..<n { dot += dy[o + j] * y[o + j] }
-                for j in 0..<n {
-                    let g = y[o + j] * (dy[o + j] - dot)
-                    dx[o + j] = accumulate ? dx[o + j] + g : g
+                let g = dy + r * n, p = y + r * n, d = dx + r * n
+                var s = F16x()
+                var i = 0
+                while i < full { s += load16(g + i) * load16(p + i); i += 16 }
+                if tail > 0 { s += loadPartial(g + full, tail) * loadPartial(p + full, tail) }
+                let dot = F16x(repeating: hsum(s))
+                i = 0
+                while i < full {
+                    var v = load16(p + i) * (load16(g + i) - dot)
+                    if accumulate { v += load16(d + i) }
+                    store16(v, d + i)
+                    i += 16
+                }
+                if tail > 0 {
+                    var v = loadPartial(p + full, tail) * (loadPartial(g + full, tail) - dot)
+                    if accumulate { v += loadPartial(d + full, tail) }
+                    storePartial(v, d + full, tail)
                 }
             }
         }

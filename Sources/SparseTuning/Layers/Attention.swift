@@ -15,17 +15,6 @@ public final class Attention: @unchecked Sendable {
         proj = Linear(inFeatures: dim, outFeatures: dim)
     }
 
-    /// From the normalised tokens `h` (B, N, C): fills `qkvOut` (B, N, 3C), the attention probabilities `probs`
-    /// (B, heads, N, N) and `context` (B, N, C), then adds `proj(context)` into the residual stream `x` (B, N, C).
-    func forward(_ h: UnsafePointer<Float>, batch b: Int, tokens n: Int,
-                 qkvOut: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
-                 context: UnsafeMutablePointer<Float>, residual x: UnsafeMutablePointer<Float>) {
-        qkv.forward(h, rows: b * n, into: qkvOut)
-        probabilities(qkv: qkvOut, batch: b, tokens: n, into: probs)
-        mix(probs: probs, qkv: qkvOut, batch: b, tokens: n, into: context)
-        proj.forward(context, rows: b * n, into: x, accumulate: true)
-    }
-
     /// `probs (B, H, N, N)` = softmax(scale · q·kᵀ + keyBias), q and k strided views into `qkv (B, N, 3C)`.
     /// `keyBias (B, N)` (ToMe's log token sizes) is added to every query's logit for that key.
     func probabilities(qkv: UnsafePointer<Float>, batch b: Int, tokens n: Int, keyBias: UnsafePointer<Float>? = nil,

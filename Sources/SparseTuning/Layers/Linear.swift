@@ -25,10 +25,9 @@ public final class Linear: @unchecked Sendable {
         didSet { if !prepack { weightsChanged() } }
     }
 
+    /// Copies of `weight` in the layouts products asked for (guarded by `packLock`: concurrent calls pack once).
     private var packed: [(descriptor: dnnl_memory_desc_t, buffer: UnsafeMutableRawPointer)] = []
-    /// bf16 copy of the input rows for the bf16 path, shared by all layers (calls are serialised by the lock).
-    private static let inputBF16 = ScratchBuffer()
-    private static let inputLock = NSLock()
+    private let packLock = NSLock()
 
     public init(inFeatures: Int, outFeatures: Int, bias: Bool = true) {
         self.inFeatures = inFeatures
@@ -41,14 +40,17 @@ public final class Linear: @unchecked Sendable {
 
     /// Drops the packed copies of `weight`; the next call packs again.
     public func weightsChanged() {
+        packLock.lock()
+        defer { packLock.unlock() }
         for p in packed { p.buffer.deallocate() }
         packed.removeAll()
     }
 
     /// `y (rows, out) = x (rows, in)·Wᵀ + b`, or `y += …` with `accumulate` (a fused residual add); with `gelu`,
     /// exact GELU applied to the result inside the product (inference; same erf approximation as ``GELU``).
+    /// With bf16 precision the input's bf16 copy comes from `arena` (or a buffer of its own without one).
     func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false,
-                 gelu: Bool = false) {
+                 gelu: Bool = false, arena: Arena? = nil) {
         let bf16 = precision == .bf16, packed = prepack || bf16
         let spec = MatmulSpec(aDims: [rows, inFeatures], aStrides: [inFeatures, 1],
                               bDims: [inFeatures, outFeatures], bStrides: [1, inFeatures],
@@ -57,12 +59,13 @@ public final class Linear: @unchecked Sendable {
         let prim = MatmulCache.primitive(spec)
         let weights = packed ? packedWeights(prim.weightsDescriptor) : UnsafeRawPointer(weight.data)
         guard bf16 else { return prim.run(a: x, b: weights, bias: bias?.data, c: y) }
-        Self.withBF16(x, count: rows * inFeatures) { prim.run(a: $0, b: weights, bias: bias?.data, c: y) }
+        Self.withBF16(x, count: rows * inFeatures, arena: arena) { prim.run(a: $0, b: weights, bias: bias?.data, c: y) }
     }
 
     /// `dx (rows, in) (+)= dy (rows, out)·W` — the input gradient (frozen or trainable layer).
     /// With bf16 precision the product takes bf16 copies of dy and W (a second packed layout), fp32 out.
-    func backwardInput(_ dy: UnsafePointer<Float>, rows: Int, into dx: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+    func backwardInput(_ dy: UnsafePointer<Float>, rows: Int, into dx: UnsafeMutablePointer<Float>, accumulate: Bool = false,
+                       arena: Arena? = nil) {
         guard precision == .bf16 else {
             return Matmul.ab(dy, weight.data, dx, m: rows, n: inFeatures, k: outFeatures, accumulate: accumulate)
         }
@@ -73,16 +76,14 @@ public final class Linear: @unchecked Sendable {
         let prim = MatmulCache.primitive(spec)
         let weights = packedWeights(prim.weightsDescriptor,
                                     plain: DNNL.descriptor(dims: [outFeatures, inFeatures], strides: [inFeatures, 1]))
-        Self.withBF16(dy, count: rows * outFeatures) { prim.run(a: $0, b: weights, c: dx) }
+        Self.withBF16(dy, count: rows * outFeatures, arena: arena) { prim.run(a: $0, b: weights, c: dx) }
     }
 
-    /// Runs `body` on a bf16 copy of `count` floats (in the shared scratch buffer, under its lock).
-    private static func withBF16(_ x: UnsafePointer<Float>, count: Int, _ body: (UnsafeRawPointer) -> Void) {
-        inputLock.lock()
-        defer { inputLock.unlock() }
-        let buffer = inputBF16.reserve(count * 2).assumingMemoryBound(to: UInt16.self)
-        BF16.convert(x, buffer, count: count)
-        body(buffer)
+    /// Runs `body` on a bf16 copy of `count` floats, in `arena` or, without one, in a buffer of its own.
+    private static func withBF16(_ x: UnsafePointer<Float>, count: Int, arena: Arena?, _ body: (UnsafeRawPointer) -> Void) {
+        let copy = arena.map { BF16.copy(x, count: count, arena: $0) } ?? Tensor(uninitialized: [(count + 1) / 2])
+        if arena == nil { BF16.convert(x, UnsafeMutableRawPointer(copy.data).assumingMemoryBound(to: UInt16.self), count: count) }
+        withExtendedLifetime(copy) { body(copy.data) }
     }
 
     /// `dW (out, in) += dyᵀ·x`, `db (out) += Σ_rows dy` — only for trainable layers.
@@ -104,6 +105,8 @@ public final class Linear: @unchecked Sendable {
     /// by default (in, out) with strides (1, in), i.e. Wᵀ for the forward pass).
     private func packedWeights(_ descriptor: dnnl_memory_desc_t,
                                plain: dnnl_memory_desc_t? = nil) -> UnsafeRawPointer {
+        packLock.lock()
+        defer { packLock.unlock() }
         var d = descriptor
         for p in packed {
             var pd = p.descriptor

@@ -9,12 +9,4 @@ public final class MLP: @unchecked Sendable {
         fc1 = Linear(inFeatures: dim, outFeatures: hidden)
         fc2 = Linear(inFeatures: hidden, outFeatures: dim)
     }
-
-    /// `x (rows, C) += fc2(gelu(fc1(h)))`, using `hidden` (rows, hidden) as scratch (it ends holding gelu(fc1(h))).
-    func forward(_ h: UnsafePointer<Float>, rows: Int, hidden: UnsafeMutablePointer<Float>,
-                 residual x: UnsafeMutablePointer<Float>) {
-        fc1.forward(h, rows: rows, into: hidden)
-        GELU.forward(hidden, hidden, count: rows * fc1.outFeatures)
-        fc2.forward(hidden, rows: rows, into: x, accumulate: true)
-    }
 }

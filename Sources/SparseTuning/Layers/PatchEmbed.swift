@@ -15,18 +15,16 @@ public final class PatchEmbed: @unchecked Sendable {
         proj = Linear(inFeatures: channels * patch * patch, outFeatures: dim)
     }
 
-    /// `out (B, Gh·Gw, C)` from `images (B, 3, H, W)`.
+    /// `out (B, Gh·Gw, C)` from `images (B, 3, H, W)`, with `cols` (B·Gh·Gw, 3·p·p) as scratch.
     func forward(_ images: UnsafePointer<Float>, batch b: Int, height h: Int, width w: Int,
-                 into out: UnsafeMutablePointer<Float>) {
-        let cols = im2col(images, batch: b, height: h, width: w)
-        proj.forward(cols.data, rows: cols.shape[0], into: out)
+                 cols: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        im2col(images, batch: b, height: h, width: w, into: cols)
+        proj.forward(cols, rows: b * (h / patch) * (w / patch), into: out)
     }
 
-    /// The patches as rows (B·Gh·Gw, 3·p·p), each flattened in (channel, ky, kx) order like the conv weight.
-    func im2col(_ images: UnsafePointer<Float>, batch b: Int, height h: Int, width w: Int) -> Tensor {
+    /// The patches as rows `cols (B·Gh·Gw, 3·p·p)`, each flattened in (channel, ky, kx) order like the conv weight.
+    func im2col(_ images: UnsafePointer<Float>, batch b: Int, height h: Int, width w: Int, into colsData: UnsafeMutablePointer<Float>) {
         let p = patch, gh = h / p, gw = w / p, k = channels * p * p, ch = channels
-        let cols = Tensor(uninitialized: [b * gh * gw, k])  // (B·G, 3·p·p)
-        let colsData = cols.data
         parallelFor(b * gh) { r0, r1 in
             for r in r0..<r1 {
                 let bi = r / gh, gy = r % gh
@@ -41,6 +39,5 @@ public final class PatchEmbed: @unchecked Sendable {
                 }
             }
         }
-        return cols
     }
 }

@@ -1,5 +1,7 @@
-// The Vision Transformer as timm's `VisionTransformer`: parameters named as timm's state_dict, loading with
-// validation, and the inference forward pass split as `forwardFeatures` / `forwardHead`.
+// The Vision Transformer's weights as timm's `VisionTransformer`: parameters named as timm's state_dict, loading
+// with validation, and the pieces of the forward pass that belong to the backbone (input check, pooling, position
+// embedding). The forward pass itself is `TunedViT`'s: a plain ViT is `TunedViT(backbone:)`.
+import Foundation
 
 /// A ViT whose parameter names and shapes are timm's, so timm checkpoints load unchanged.
 public final class VisionTransformer: @unchecked Sendable {
@@ -23,7 +25,7 @@ public final class VisionTransformer: @unchecked Sendable {
     /// Resample pos_embed for other grids with antialiased bicubic (timm's `resample_abs_pos_embed` default) or,
     /// when false, PyTorch's plain bicubic (`antialias=False`).
     public var posEmbedAntialias = true {
-        didSet { resampledPos = nil }
+        didSet { resampleLock.withLock { resampledPos = nil } }
     }
 
     /// Input precision of every Linear (fp32 by default; bf16 roughly doubles matrix throughput on CPUs with
@@ -32,8 +34,9 @@ public final class VisionTransformer: @unchecked Sendable {
         didSet { for l in linears() { l.precision = precision } }
     }
 
+    /// pos_embed resampled for the last other grid asked for (guarded by `resampleLock`).
     private var resampledPos: (grid: (h: Int, w: Int), tensor: Tensor)?
-    private var workspace: Workspace?
+    private let resampleLock = NSLock()
 
     /// A model with timm-style random initialisation from `seed` (trunc-normal 0.02 weights, zero biases), or,
     /// with `seed` nil, zero weights and unit norms — for weights that are about to be loaded.
@@ -93,55 +96,23 @@ public final class VisionTransformer: @unchecked Sendable {
     /// Total number of parameters.
     public var parameterCount: Int { parameters().reduce(0) { $0 + $1.tensor.count } }
 
-    // MARK: Forward
+    // MARK: Pieces of the forward pass (run by `TunedViT`, the one model)
 
-    /// Final-normed tokens (B, N, C) for images (B, 3, H, W), H and W multiples of the patch (pos_embed resampled).
-    public func forwardFeatures(_ images: Tensor) throws -> Tensor {
-        let (b, h, w) = try checkInput(images)
-        let c = config.dim, n = 1 + (h / config.patch) * (w / config.patch)
-        let x = Tensor(zeros: [b, n, c])  // (B, N, C) residual stream
-        embed(images, into: x)
-        let ws = workspace(batch: b, tokens: n)
-        for blk in blocks {
-            blk.forwardAttention(x.data, batch: b, tokens: n, ws: ws)
-            blk.forwardMLP(x.data, batch: b, tokens: n, ws: ws)
-        }
-        if !normAfterPooling { norm.forward(x.data, rows: b * n, into: x.data) }
-        return x
-    }
-
-    /// Logits (B, classes), or pooled features (B, C) when the model has no head, from tokens (B, N, C).
-    public func forwardHead(_ features: Tensor) -> Tensor {
-        let b = features.shape[0]
-        let pooled = pool(features, from: 1)
-        if normAfterPooling { norm.forward(pooled.data, rows: b, into: pooled.data) }
-        guard let head else { return pooled }
-        let logits = Tensor(zeros: [b, config.classes])
-        head.forward(pooled.data, rows: b, into: logits.data)
-        return logits
-    }
-
-    /// One vector (B, C) per image from tokens (B, N, C): the class token, or with average pooling the mean of
-    /// tokens `first`…N−1 (after the class token and any prefix tokens such as prompts).
-    func pool(_ tokens: Tensor, from first: Int) -> Tensor {
+    /// `pooled (B, C)` from tokens (B, N, C): the class token, or with average pooling the mean of tokens
+    /// `first`…N−1 (after the class token and any prefix tokens such as prompts).
+    func pool(_ tokens: Tensor, from first: Int, into pooled: Tensor) {
         let b = tokens.shape[0], n = tokens.shape[1], c = config.dim
-        let pooled = Tensor(zeros: [b, c])  // (B, C)
         for bi in 0..<b {
             let src = tokens.data + bi * n * c, dst = pooled.data + bi * c
             switch config.pool {
             case .token:
                 dst.update(from: src, count: c)
             case .avg:
+                dst.update(repeating: 0, count: c)
                 for t in first..<n { for j in 0..<c { dst[j] += src[t * c + j] } }
                 for j in 0..<c { dst[j] /= Float(n - first) }
             }
         }
-        return pooled
-    }
-
-    /// Logits (B, classes) for normalised images (B, 3, S, S).
-    public func forward(_ images: Tensor) throws -> Tensor {
-        forwardHead(try forwardFeatures(images))
     }
 
     /// Checks the input is (B, 3, H, W) with H and W multiples of the patch; returns (B, H, W).
@@ -153,35 +124,15 @@ public final class VisionTransformer: @unchecked Sendable {
         return (sh[0], sh[2], sh[3])
     }
 
-    /// `x (B, N, C)` = [cls_token; patch_embed(images)] + pos_embed (resampled to the image's grid).
-    func embed(_ images: Tensor, into x: Tensor) {
-        let b = images.shape[0], h = images.shape[2], w = images.shape[3]
-        let c = config.dim, gh = h / config.patch, gw = w / config.patch, g = gh * gw, n = 1 + g
-        let patches = Tensor(zeros: [b, g, c])  // (B, G, C)
-        patchEmbed.forward(images.data, batch: b, height: h, width: w, into: patches.data)
-        let pos = positionEmbedding(grid: (gh, gw)).data  // (1, N, C)
-        for bi in 0..<b {
-            let row = x.data + bi * n * c
-            for j in 0..<c { row[j] = clsToken.data[j] + pos[j] }
-            let src = patches.data + bi * g * c
-            for i in 0..<(g * c) { row[c + i] = src[i] + pos[c + i] }
-        }
-    }
-
-    /// pos_embed for a patch grid (resampled once per grid and cached).
+    /// pos_embed for a patch grid (resampled once per grid and cached; safe from several threads).
     func positionEmbedding(grid: (h: Int, w: Int)) -> Tensor {
+        resampleLock.lock()
+        defer { resampleLock.unlock() }
         if posEmbedGrid == grid { return posEmbed }
         if let r = resampledPos, r.grid == grid { return r.tensor }
         let t = PositionEmbedding.resample(posEmbed, prefixTokens: 1, from: posEmbedGrid, to: grid, antialias: posEmbedAntialias)
         resampledPos = (grid, t)
         return t
-    }
-
-    func workspace(batch: Int, tokens: Int) -> Workspace {
-        if let w = workspace, w.batch == batch, w.tokens == tokens { return w }
-        let w = Workspace(batch: batch, tokens: tokens, config: config)
-        workspace = w
-        return w
     }
 
     /// Chooses timm's `fc_norm` placement (after average pooling) instead of `norm` (before pooling).
@@ -191,6 +142,6 @@ public final class VisionTransformer: @unchecked Sendable {
     func setPositionEmbedding(_ t: Tensor, grid: (h: Int, w: Int)) {
         posEmbed = t
         posEmbedGrid = grid
-        resampledPos = nil
+        resampleLock.withLock { resampledPos = nil }
     }
 }

@@ -57,7 +57,7 @@ public struct SparsificationTrace: Sendable {
     /// The sparsifying blocks in order.
     public let stages: [Stage]
 
-    /// Traces sample `sample` of `reductions` (``TunedViT/lastReductions``) for an input of `patchCount` patches.
+    /// Traces sample `sample` of `reductions` (``ForwardResult/reductions``) for an input of `patchCount` patches.
     ///
     /// - Throws: ``SparseTuningError`` when there are no reductions, a reduction is not EViT (ToMe), the sample is
     ///   out of range, or the token counts do not chain up from `1 + patchCount`.

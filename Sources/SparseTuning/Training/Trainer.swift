@@ -153,7 +153,6 @@ public final class Trainer {
             ? try MixupCutmix(classes: model.config.classes, mixupAlpha: options.mixup, cutmixAlpha: options.cutmix,
                               prob: options.mixupProb, labelSmoothing: options.labelSmoothing) : nil
         model.prepackWeights = false  // frozen matrices are read in place: half their memory, ~5% slower products
-        Compute.returnFreedMemoryToSystem()
         let configJSON = taskConfig.encoded()
         // The resume state also records the training options: resuming under another schedule is refused.
         let resumeJSON = try resumeConfiguration(configJSON)
@@ -192,14 +191,14 @@ public final class Trainer {
             let epochStart = DispatchTime.now().uptimeNanoseconds
             while let batch = try it.next() {
                 var rng = loader.batchGenerator(epoch: epoch, number: batch.number)
-                if let keepSchedule { model.keepRate = Double(keepSchedule.keepRate(atStep: step)) }
+                let keepRate = keepSchedule.map { Double($0.keepRate(atStep: step)) }
                 var targets = CrossEntropy.Targets.hard(batch.labels)
                 var smoothing = Float(options.labelSmoothing)
                 if let mixer {
                     targets = .soft(try mixer.apply(images: batch.images, labels: batch.labels, using: &rng).targets)
                     smoothing = 0  // already in the mixed targets
                 }
-                let (loss, logits) = try model.forwardBackward(batch.images, training: true, rng: &rng) {
+                let (loss, logits) = try model.forwardBackward(batch.images, training: true, keepRate: keepRate, rng: &rng) {
                     try CrossEntropy.forwardBackward(logits: $0, targets: targets, labelSmoothing: smoothing)
                 }
                 guard loss.isFinite else {

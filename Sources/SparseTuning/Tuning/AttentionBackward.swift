@@ -1,11 +1,12 @@
-// Backward of multi-head attention's core, softmax(q·kᵀ·scale)·v, over the fused qkv layout, plus an extra
-// gradient on the probabilities (from EViT's fusion weights). Batched strided oneDNN matmuls; no copies of q, k, v.
+// Backward of multi-head attention's core, softmax(q·kᵀ·scale)·v, over the fused qkv layout, plus the gradient of
+// EViT's class-attention scores (the fusion weights) added straight into the class rows of d(probabilities).
+// Batched strided oneDNN matmuls; no copies of q, k, v.
 
 enum AttentionBackward {
-    /// Given d(context) (B, N, C) and `extraDProbs` (B, H, N, N) (may be nil), writes d(qkv) (B, N, 3C).
-    /// `qkv` and `probs` are the forward's saved buffers. `dProbs` (B, H, N, N) is scratch.
+    /// Given d(context) (B, N, C) and `classScores` (B, N−1) = d(loss)/d(s) of the EViT scores s (may be nil),
+    /// writes d(qkv) (B, N, 3C). `qkv` and `probs` are the forward's saved buffers. `dProbs` (B, H, N, N) is scratch.
     static func run(dContext: UnsafePointer<Float>, qkv: UnsafePointer<Float>, probs: UnsafePointer<Float>,
-                    extraDProbs: UnsafePointer<Float>?, batch b: Int, tokens n: Int, dim c: Int, heads h: Int,
+                    classScores: UnsafePointer<Float>?, batch b: Int, tokens n: Int, dim c: Int, heads h: Int,
                     dProbs: UnsafeMutablePointer<Float>, dqkv: UnsafeMutablePointer<Float>) {
         let d = c / h
         let headsView = (dims: [b, h, n, d], qkvStrides: [n * 3 * c, d, 3 * c, 1], ctxStrides: [n * c, d, c, 1])
@@ -15,7 +16,15 @@ enum AttentionBackward {
                                          bDims: [b, h, d, n], bStrides: [n * 3 * c, d, 1, 3 * c],
                                          cDims: [b, h, n, n], cStrides: probsStrides))
             .run(a: dContext, b: qkv + 2 * c, c: dProbs)
-        if let extraDProbs { Elementwise.add(extraDProbs, into: dProbs, count: b * h * n * n) }
+        // s = mean over heads of probs[:, :, 0, 1:], so dP[b, h, 0, 1 + j] += ds[b, j] / H.
+        if let classScores {
+            for bi in 0..<b {
+                for hi in 0..<h {
+                    let row = dProbs + ((bi * h + hi) * n) * n + 1
+                    for j in 0..<(n - 1) { row[j] += classScores[bi * (n - 1) + j] / Float(h) }
+                }
+            }
+        }
         // dv (B,H,N,D) = Pᵀ · dctx
         MatmulCache.primitive(MatmulSpec(aDims: [b, h, n, n], aStrides: probsT,
                                          bDims: headsView.dims, bStrides: headsView.ctxStrides,

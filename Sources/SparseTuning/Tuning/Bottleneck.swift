@@ -23,30 +23,31 @@ final class Bottleneck: @unchecked Sendable {
          Parameter(name: "\(prefix).\(upName).bias", value: up.bias!)]
     }
 
-    /// `out (rows, C) (+)= scale·up(relu(down x))`; returns the post-ReLU hidden (rows, d) for the backward pass.
-    func forward(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>, accumulate: Bool) -> Tensor {
-        let hidden = Tensor(zeros: [rows, down.outFeatures])  // (rows, d)
-        down.forward(x, rows: rows, into: hidden.data)
-        ReLU.forward(hidden.data, count: hidden.count)
-        if scale == 1 {
-            up.forward(hidden.data, rows: rows, into: out, accumulate: accumulate)
-        } else {
-            let t = Tensor(zeros: [rows, up.outFeatures])
-            up.forward(hidden.data, rows: rows, into: t.data)
-            if !accumulate { out.update(repeating: 0, count: t.count) }
-            Elementwise.addScaled(t.data, alpha: scale, into: out, count: t.count)
-        }
-        return hidden
+    /// Bottleneck width d.
+    var hidden: Int { down.outFeatures }
+
+    /// `hidden (rows, d) = relu(down x)` — the first half, kept for the backward pass.
+    func hidden(_ x: UnsafePointer<Float>, rows: Int, into hidden: UnsafeMutablePointer<Float>) {
+        down.forward(x, rows: rows, into: hidden)
+        ReLU.forward(hidden, into: hidden, count: rows * down.outFeatures)
+    }
+
+    /// `out (rows, C) += scale·up(hidden)` — the second half.
+    func project(_ hidden: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>, arena: Arena) {
+        if scale == 1 { return up.forward(hidden, rows: rows, into: out, accumulate: true) }
+        let t = arena.tensor([rows, up.outFeatures])  // (rows, C) up(hidden)
+        up.forward(hidden, rows: rows, into: t.data)
+        Elementwise.addScaled(t.data, alpha: scale, into: out, count: t.count)
     }
 
     /// Given d(out), accumulates the weight gradients into `grads` (down.w, down.b, up.w, up.b) and `dx += ∂/∂x`.
     func backward(_ dOut: UnsafePointer<Float>, x: UnsafePointer<Float>, hidden: Tensor, rows: Int,
-                  grads: [Parameter], dx: UnsafeMutablePointer<Float>) {
-        let dy = Tensor(zeros: [rows, up.outFeatures])  // scale · dOut
+                  grads: [Parameter], dx: UnsafeMutablePointer<Float>, arena: Arena) {
+        let dy = arena.tensor([rows, up.outFeatures])  // (rows, C) scale · dOut
         dy.data.update(from: dOut, count: dy.count)
         if scale != 1 { for i in 0..<dy.count { dy.data[i] *= scale } }
         up.backwardWeights(dy.data, hidden.data, rows: rows, dWeight: grads[2].grad.data, dBias: grads[3].grad.data)
-        let dh = Tensor(zeros: hidden.shape)  // (rows, d)
+        let dh = arena.tensor(hidden.shape)  // (rows, d)
         up.backwardInput(dy.data, rows: rows, into: dh.data)
         ReLU.backward(dh.data, output: hidden.data, count: dh.count)
         down.backwardWeights(dh.data, x, rows: rows, dWeight: grads[0].grad.data, dBias: grads[1].grad.data)
@@ -54,10 +55,10 @@ final class Bottleneck: @unchecked Sendable {
     }
 }
 
-/// ReLU in place, and its backward from the output (gradient zeroed where the output is 0).
+/// ReLU (in place when `y` is `x`), and its backward from the output (gradient zeroed where the output is 0).
 enum ReLU {
-    static func forward(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count where x[i] < 0 { x[i] = 0 }
+    static func forward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { y[i] = max(x[i], 0) }
     }
 
     static func backward(_ dx: UnsafeMutablePointer<Float>, output: UnsafePointer<Float>, count: Int) {

@@ -31,35 +31,34 @@ final class DenseAdapter: @unchecked Sendable {
     }
 
     var linears: [Linear] { [down1, down2, down3, up].compactMap { $0 } }
+    var rank: Int { down1.outFeatures }
 
-    /// a (rows, C) from x_l and the mapped earlier outputs s1 = S_l(a_{l−1}), s3 = S_l(a_{l−3}) (rows, C).
-    /// Returns a and z, the pre-ReLU bottleneck (rows, r), for the backward pass.
-    func forward(x: UnsafePointer<Float>, s1: UnsafePointer<Float>?, s3: UnsafePointer<Float>?, rows: Int) -> (a: Tensor, z: Tensor) {
-        let z = Tensor(zeros: [rows, down1.outFeatures])  // (rows, r)
-        down1.forward(x, rows: rows, into: z.data)
-        if let s1, let down2 { down2.forward(s1, rows: rows, into: z.data, accumulate: true) }
-        if let s3, let down3 { down3.forward(s3, rows: rows, into: z.data, accumulate: true) }
-        let hidden = z.copy()
-        ReLU.forward(hidden.data, count: hidden.count)
-        let a = Tensor(zeros: [rows, up.outFeatures])  // (rows, C)
-        up.forward(hidden.data, rows: rows, into: a.data)
-        return (a, z)
+    /// `a (rows, C)` from x_l and the mapped earlier outputs s1 = S_l(a_{l−1}), s3 = S_l(a_{l−3}) (rows, C); also
+    /// writes z, the pre-ReLU bottleneck (rows, r), for the backward pass.
+    func forward(x: UnsafePointer<Float>, s1: UnsafePointer<Float>?, s3: UnsafePointer<Float>?, rows: Int,
+                 z: UnsafeMutablePointer<Float>, a: UnsafeMutablePointer<Float>, arena: Arena) {
+        down1.forward(x, rows: rows, into: z)
+        if let s1, let down2 { down2.forward(s1, rows: rows, into: z, accumulate: true) }
+        if let s3, let down3 { down3.forward(s3, rows: rows, into: z, accumulate: true) }
+        let hidden = arena.tensor([rows, rank])  // (rows, r) ReLU(z)
+        ReLU.forward(z, into: hidden.data, count: hidden.count)
+        up.forward(hidden.data, rows: rows, into: a)
     }
 
     /// From d(a): weight gradients into `grads` (the order of ``parameters()``), `dx += ∂/∂x`, and the gradients
     /// of the mapped inputs `ds1`, `ds3` (rows, C), written (not accumulated).
     func backward(_ da: UnsafePointer<Float>, x: UnsafePointer<Float>, s1: UnsafePointer<Float>?, s3: UnsafePointer<Float>?,
                   z: Tensor, rows: Int, grads: [Parameter], dx: UnsafeMutablePointer<Float>,
-                  ds1: UnsafeMutablePointer<Float>?, ds3: UnsafeMutablePointer<Float>?) {
-        let hidden = z.copy()
-        ReLU.forward(hidden.data, count: hidden.count)
+                  ds1: UnsafeMutablePointer<Float>?, ds3: UnsafeMutablePointer<Float>?, arena: Arena) {
+        let hidden = arena.tensor(z.shape)  // (rows, r) ReLU(z)
+        ReLU.forward(z.data, into: hidden.data, count: hidden.count)
         var g = grads.makeIterator()
         let d1w = g.next()!, d1b = g.next()!
         let d2 = down2 != nil ? (g.next()!, g.next()!) : nil
         let d3 = down3 != nil ? (g.next()!, g.next()!) : nil
         let uw = g.next()!, ub = g.next()!
         up.backwardWeights(da, hidden.data, rows: rows, dWeight: uw.grad.data, dBias: ub.grad.data)
-        let dz = Tensor(zeros: z.shape)  // (rows, r)
+        let dz = arena.tensor(z.shape)  // (rows, r)
         up.backwardInput(da, rows: rows, into: dz.data)
         ReLU.backward(dz.data, output: hidden.data, count: dz.count)
         down1.backwardWeights(dz.data, x, rows: rows, dWeight: d1w.grad.data, dBias: d1b.grad.data)

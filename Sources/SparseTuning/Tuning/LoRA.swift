@@ -27,21 +27,19 @@ final class LoRA: @unchecked Sendable {
          Parameter(name: "blocks.\(block).attn.qkv.lora_B", value: b, weightDecay: true)]
     }
 
-    /// `qkv (rows, 3C) += (h·Aᵀ)·Bᵀ`; returns t = h·Aᵀ (rows, r) for the backward pass.
-    func forward(_ h: UnsafePointer<Float>, rows: Int, qkv: UnsafeMutablePointer<Float>) -> Tensor {
+    /// `qkv (rows, 3C) += (h·Aᵀ)·Bᵀ`; writes t = h·Aᵀ (rows, r) for the backward pass.
+    func forward(_ h: UnsafePointer<Float>, rows: Int, qkv: UnsafeMutablePointer<Float>, t: UnsafeMutablePointer<Float>) {
         maskK(b.data)
-        let t = Tensor(zeros: [rows, rank])
-        Matmul.abT(h, a.data, t.data, m: rows, n: rank, k: dim)
-        Matmul.abT(t.data, b.data, qkv, m: rows, n: 3 * dim, k: rank, accumulate: true)
-        return t
+        Matmul.abT(h, a.data, t, m: rows, n: rank, k: dim)
+        Matmul.abT(t, b.data, qkv, m: rows, n: 3 * dim, k: rank, accumulate: true)
     }
 
     /// Gradients of A and B into `grads` and `dh += ∂/∂h`, from d(qkv) (rows, 3C).
     func backward(_ dqkv: UnsafePointer<Float>, h: UnsafePointer<Float>, t: Tensor, rows: Int, grads: [Parameter],
-                  dh: UnsafeMutablePointer<Float>) {
+                  dh: UnsafeMutablePointer<Float>, arena: Arena) {
         Matmul.aTb(dqkv, t.data, grads[1].grad.data, m: 3 * dim, n: rank, k: rows, accumulate: true)
         maskK(grads[1].grad.data)
-        let dt = Tensor(zeros: [rows, rank])
+        let dt = arena.tensor([rows, rank])  // (rows, r)
         Matmul.ab(dqkv, b.data, dt.data, m: rows, n: rank, k: 3 * dim)
         Matmul.aTb(dt.data, h, grads[0].grad.data, m: rank, n: dim, k: rows, accumulate: true)
         Matmul.ab(dt.data, a.data, dh, m: rows, n: dim, k: rank, accumulate: true)

@@ -36,44 +36,50 @@ final class OfficialAdapter: @unchecked Sendable {
         }
     }
 
-    /// Intermediates kept for the backward pass.
-    struct Saved { let h: Tensor, s1: Tensor, cat: Tensor, o: Tensor }
+    /// The output and the intermediates kept for the backward pass.
+    struct Saved {
+        let h: Tensor    // (rows, h) ReLU(down1 x)
+        let s1: Tensor   // (rows, b)
+        let cat: Tensor  // (rows, b + h) [s1; s2]
+        let o: Tensor    // (rows, h)
+        let a: Tensor    // (rows, C) the adapter output
+    }
 
     /// a (rows, C) from x (rows, C).
-    func forward(_ x: UnsafePointer<Float>, rows: Int) -> (a: Tensor, saved: Saved) {
+    func forward(_ x: UnsafePointer<Float>, rows: Int, arena: Arena) -> Saved {
         let hb = self.h, bb = self.b
-        let h = Tensor(zeros: [rows, hb])
+        let h = arena.tensor([rows, hb])  // (rows, h)
         down1.forward(x, rows: rows, into: h.data)
-        ReLU.forward(h.data, count: h.count)
-        let s1 = Tensor(zeros: [rows, bb])
+        ReLU.forward(h.data, into: h.data, count: h.count)
+        let s1 = arena.tensor([rows, bb])  // (rows, b)
         down2.forward(h.data, rows: rows, into: s1.data)
-        let s2 = Tensor(zeros: [rows, hb])
+        let s2 = arena.tensor([rows, hb])  // (rows, h)
         up1.forward(s1.data, rows: rows, into: s2.data)
-        let cat = Tensor(zeros: [rows, hb + bb])  // [s1; s2]
+        let cat = arena.tensor([rows, hb + bb])  // (rows, b + h) [s1; s2]
         for r in 0..<rows {
             (cat.data + r * (hb + bb)).update(from: s1.data + r * bb, count: bb)
             (cat.data + r * (hb + bb) + bb).update(from: s2.data + r * hb, count: hb)
         }
-        let o = h.copy()
+        let o = arena.copy(h)  // (rows, h)
         down3.forward(cat.data, rows: rows, into: o.data, accumulate: true)
-        let a = Tensor(zeros: [rows, up2.outFeatures])
+        let a = arena.tensor([rows, up2.outFeatures])  // (rows, C)
         up2.forward(o.data, rows: rows, into: a.data)
-        return (a, Saved(h: h, s1: s1, cat: cat, o: o))
+        return Saved(h: h, s1: s1, cat: cat, o: o, a: a)
     }
 
     /// From d(a): weight gradients into `grads` (order of ``parameters()``) and `dx += ∂/∂x`.
     func backward(_ da: UnsafePointer<Float>, x: UnsafePointer<Float>, saved: Saved, rows: Int, grads: [Parameter],
-                  dx: UnsafeMutablePointer<Float>) {
+                  dx: UnsafeMutablePointer<Float>, arena: Arena) {
         func gw(_ i: Int) -> UnsafeMutablePointer<Float> { grads[2 * i].grad.data }
         func gb(_ i: Int) -> UnsafeMutablePointer<Float> { grads[2 * i + 1].grad.data }
         let hb = self.h, bb = self.b
         up2.backwardWeights(da, saved.o.data, rows: rows, dWeight: gw(4), dBias: gb(4))
-        let dOut = Tensor(zeros: [rows, hb])  // d o
+        let dOut = arena.tensor([rows, hb])  // (rows, h) d o
         up2.backwardInput(da, rows: rows, into: dOut.data)
         down3.backwardWeights(dOut.data, saved.cat.data, rows: rows, dWeight: gw(3), dBias: gb(3))
-        let dCat = Tensor(zeros: [rows, hb + bb])
+        let dCat = arena.tensor([rows, hb + bb])  // (rows, b + h)
         down3.backwardInput(dOut.data, rows: rows, into: dCat.data)
-        let dS2 = Tensor(zeros: [rows, hb]), dS1 = Tensor(zeros: [rows, bb])
+        let dS2 = arena.tensor([rows, hb]), dS1 = arena.tensor([rows, bb])  // (rows, h), (rows, b)
         for r in 0..<rows {
             (dS1.data + r * bb).update(from: dCat.data + r * (hb + bb), count: bb)
             (dS2.data + r * hb).update(from: dCat.data + r * (hb + bb) + bb, count: hb)

@@ -118,17 +118,6 @@ enum EViTSelection {
         return TokenReduction(batch: b, tokensIn: n, tokensOut: k + (fuse ? 2 : 1), rows: rows, kept: kept,
                               dropped: fuse ? dropped : [], scores: scores)
     }
-
-    /// `dProbs[b, h, 0, 1 + j] += dScores[b, j] / H` — the scores' gradient back into the attention probabilities.
-    static func scoresBackward(_ dScores: UnsafePointer<Float>, into dProbs: UnsafeMutablePointer<Float>,
-                               batch b: Int, heads h: Int, tokens n: Int) {
-        for bi in 0..<b {
-            for hi in 0..<h {
-                let row = dProbs + ((bi * h + hi) * n) * n + 1
-                for j in 0..<(n - 1) { row[j] += dScores[bi * (n - 1) + j] / Float(h) }
-            }
-        }
-    }
 }
 
 enum ToMeMerge {

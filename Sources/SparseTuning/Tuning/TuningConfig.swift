@@ -92,6 +92,9 @@ public struct TuningConfig: Sendable, Codable, Equatable {
         return c
     }
 
+    /// A plain ViT: no method, no token reduction (the head is the only trainable tensor).
+    public static var plain: TuningConfig { defaults(for: .linear) }
+
     /// The reducing blocks for a model of `depth` blocks.
     public func reductionBlocks(depth: Int) -> [Int] {
         tsLayers ?? Array(Set([depth / 4, depth / 2, 3 * depth / 4])).sorted()

@@ -1,0 +1,343 @@
+// The one forward pass of every model: embedding, the block loop (attention, token reduction, adapters, MLP), final
+// norm, pooling and head. Activations come from an arena planned per step shape; with a tape it saves what the
+// backward pass needs, only for the blocks that have something to train below them (docs/ENGINE.md).
+
+/// What one forward pass produced besides its logits: the token reductions (kept indices for visualisation and
+/// dumps) and the token count after each block.
+public struct ForwardResult: @unchecked Sendable {
+    /// (B, classes), or the pooled features (B, C) for a model without head.
+    public let logits: Tensor
+    /// Token reductions by block.
+    public let reductions: [Int: TokenReduction]
+    /// Token count after each block.
+    public let tokenCounts: [Int]
+    /// Outputs (B, N_l, C) of the blocks asked for (heap copies), by block.
+    public let blockOutputs: [Int: Tensor]
+}
+
+extension TunedViT {
+    /// A plain ViT: the backbone with no method added (`TuningConfig.plain`).
+    public convenience init(backbone: VisionTransformer) throws {
+        try self.init(backbone: backbone, tuning: .plain)
+    }
+
+    /// Logits (B, classes) for normalised images (B, 3, H, W) in inference mode.
+    public func forward(_ images: Tensor) throws -> Tensor {
+        try forwardResult(images).logits
+    }
+
+    /// Logits with the token reductions and counts of this pass, and copies of the outputs of `blockOutputs`.
+    /// `keepRate` overrides the configured κ.
+    public func forwardResult(_ images: Tensor, keepRate: Double? = nil, blockOutputs: Set<Int> = []) throws -> ForwardResult {
+        let (b, h, w) = try backbone.checkInput(images)
+        let kappa = keepRate ?? tuning.keepRate
+        let key = arenaKey(batch: b, height: h, width: w, keepRate: kappa, training: false)
+        return try arenas.with(key) { arena in
+            try run(images, arena: arena, keepRate: kappa, training: false, tape: nil, rng: nil, collect: blockOutputs)
+        }
+    }
+
+    /// Pooled pre-head features (B, C) — the final-normed class token (or token mean) — in inference mode.
+    public func features(_ images: Tensor) throws -> Tensor {
+        let (b, h, w) = try backbone.checkInput(images)
+        return try arenas.with(arenaKey(batch: b, height: h, width: w, keepRate: tuning.keepRate, training: false) + "f") { arena in
+            try run(images, arena: arena, keepRate: tuning.keepRate, training: false, tape: nil, rng: nil, stopBeforeHead: true).logits
+        }
+    }
+
+    /// What fixes the sequence of allocations of a step.
+    func arenaKey(batch: Int, height: Int, width: Int, keepRate: Double, training: Bool) -> String {
+        "\(batch)x\(height)x\(width) κ\(keepRate) \(training ? "train" : "infer")"
+    }
+
+    func stageEnds(_ l: Int) -> Bool { l == config.depth - 1 || stageStarts.contains(l + 1) }
+
+    /// The forward pass. With a `tape`, saves what `backward` needs for blocks ≥ ``firstTrainableBlock``;
+    /// `training` selects batch statistics for the BatchNorm head and enables drop-path (drawn from `rng`).
+    /// With `stopBeforeHead`, returns the pooled features (B, C) (after fc_norm and BatchNorm) instead of logits.
+    func run(_ images: Tensor, arena: Arena, keepRate: Double, training: Bool, tape: ModelTape?,
+             rng: UnsafeMutablePointer<SeededGenerator>?, stopBeforeHead: Bool = false,
+             collect: Set<Int> = []) throws -> ForwardResult {
+        let (b, hgt, wid) = try backbone.checkInput(images)
+        let cfg = config, c = cfg.dim, heads = cfg.heads, depth = cfg.depth
+        var n = 1 + (hgt / cfg.patch) * (wid / cfg.patch)
+        var x = arena.tensor([b, n, c])  // (B, N, C) residual stream
+        embed(images, into: x, arena: arena)
+        tape?.images = images
+        tape?.blocks = [BlockTape?](repeating: nil, count: depth)
+        var acc: Tensor? = tuning.adapter == .official ? arena.copy(x) : nil  // (B, N, C) official adapters' stage sum
+        var sizes: Tensor?  // (B, N) ToMe token sizes
+        var adapterOut = [Tensor?](repeating: nil, count: depth)  // a_l (B, N_l, C) while a later block reads it
+        var reductions: [Int: TokenReduction] = [:]
+        var counts: [Int] = []
+        var outputs: [Int: Tensor] = [:]
+        arena.boundary()
+        for l in 0..<depth {
+            let blk = backbone.blocks[l]
+            let bt: BlockTape? = tape != nil && l >= firstTrainableBlock ? BlockTape() : nil
+            if let prompts {
+                x = insertPrompts(x, prompts.data + l * tuning.prompts * c, first: l == 0, arena: arena)
+                n = x.shape[1]
+            }
+            let rows = b * n
+            let masks = training && tuning.dropPath > 0 ? dropPathMasks(block: l, batch: b, rng: rng!) : nil
+            bt?.tokensIn = n
+            bt?.dropMasks = masks
+            if let bt { bt.xIn = arena.copy(x) }
+            // Attention: x += drop(proj(softmax(q·kᵀ·d^-½ + log sizes)·v)) of norm1(x).
+            let h1 = arena.tensor([b, n, c])  // (B, N, C) norm1(x)
+            let mean1 = arena.tensor([rows]), rstd1 = arena.tensor([rows])  // (B·N)
+            blk.norm1.forward(x.data, rows: rows, into: h1.data, mean: mean1.data, rstd: rstd1.data)
+            let qkv = arena.tensor([b, n, 3 * c])  // (B, N, 3C)
+            blk.attn.qkv.forward(h1.data, rows: rows, into: qkv.data)
+            if let lo = lora[l] {
+                let t = arena.tensor([rows, lo.rank])  // (B·N, r)
+                lo.forward(h1.data, rows: rows, qkv: qkv.data, t: t.data)
+                bt?.loraT = t
+            }
+            let probs = arena.tensor([b, heads, n, n])  // (B, H, N, N)
+            attentionProbabilities(block: l, qkv: qkv, batch: b, tokens: n, sizes: sizes, into: probs, arena: arena)
+            let ctx = arena.tensor([b, n, c])  // (B, N, C) heads' outputs before proj
+            blk.attn.mix(probs: probs.data, qkv: qkv.data, batch: b, tokens: n, into: ctx.data)
+            if let bt {
+                bt.mean1 = mean1; bt.rstd1 = rstd1; bt.qkv = qkv; bt.sizes = sizes
+                if tuning.trainsBackbone || lora[l] != nil { bt.h1 = h1 }
+                if tuning.trainsBackbone { bt.ctx = ctx }
+            }
+            addBranch(x, masks?.attn, rows: rows, arena: arena) { blk.attn.proj.forward(ctx.data, rows: rows, into: $0, accumulate: $1) }
+            // Token reduction (EViT or ToMe) of this block.
+            var xl = x
+            if tsBlocks.contains(l),
+               let red = reduce(probs: probs, qkv: qkv, batch: b, tokens: n, sizes: sizes, keepRate: keepRate) {
+                xl = arena.tensor([b, red.tokensOut, c])  // (B, N', C)
+                red.apply(x.data, into: xl.data, channels: c)
+                if red.sizes != nil { sizes = red.sizes }
+                if let a = acc {
+                    bt?.accIn = a
+                    let mapped = arena.tensor([b, red.tokensOut, c])  // (B, N', C)
+                    red.apply(a.data, into: mapped.data, channels: c)
+                    acc = mapped
+                }
+                reductions[l] = red
+                bt?.reduction = red
+                bt?.xAttn = x
+            }
+            let nOut = xl.shape[1], rowsOut = b * nOut
+            bt?.xl = xl
+            // Adapters on x_l.
+            var a: Tensor?  // (B, N', C) this block's adapter output
+            if let d = dense[l] {
+                let m1 = l >= 1 ? mapForward(adapterOut[l - 1]!, from: l - 1, to: l, reductions, arena: arena) : nil
+                let m3 = l >= 3 ? mapForward(adapterOut[l - 3]!, from: l - 3, to: l, reductions, arena: arena) : nil
+                let s1 = m1?.mapped, s3 = m3?.mapped
+                bt?.chain1 = m1?.chain ?? []
+                bt?.chain3 = m3?.chain ?? []
+                let z = arena.tensor([rowsOut, d.rank]), out = arena.tensor([b, nOut, c])  // (B·N', r), (B, N', C)
+                d.forward(x: xl.data, s1: s1?.data, s3: s3?.data, rows: rowsOut, z: z.data, a: out.data, arena: arena)
+                a = out
+                bt?.denseZ = z; bt?.denseS1 = s1; bt?.denseS3 = s3
+            }
+            if let o = official[l] {
+                let saved = o.forward(xl.data, rows: rowsOut, arena: arena)
+                a = saved.a
+                bt?.officialSaved = saved
+            }
+            adapterOut[l] = a
+            if l >= 3 { adapterOut[l - 3] = nil }  // no later block reads it (the tape keeps what backward needs)
+            // MLP branch, then y = x_l + drop(mlp) + adapters (in place on x_l when nothing keeps x_l).
+            let h2 = arena.tensor([b, nOut, c])  // (B, N', C) norm2(x_l)
+            let mean2 = arena.tensor([rowsOut]), rstd2 = arena.tensor([rowsOut])  // (B·N')
+            blk.norm2.forward(xl.data, rows: rowsOut, into: h2.data, mean: mean2.data, rstd: rstd2.data)
+            let afHidden = adaptformer[l].map { af -> Tensor in
+                let t = arena.tensor([rowsOut, af.hidden])  // (B·N', d) post-ReLU
+                af.hidden(xl.data, rows: rowsOut, into: t.data)
+                return t
+            }
+            let taping = bt != nil
+            let u = arena.tensor([b, nOut, cfg.mlpDim])  // (B, N', M) fc1 output (GELU fused when not taping)
+            blk.mlp.fc1.forward(h2.data, rows: rowsOut, into: u.data, gelu: !taping)
+            let g = taping ? arena.tensor(u.shape) : u  // (B, N', M) GELU(u)
+            if taping { GELU.forward(u.data, g.data, count: u.count) }
+            let y = taping ? arena.copy(xl) : xl  // (B, N', C) block output
+            if let hb = houlsby[l] {
+                let m0 = arena.tensor([b, nOut, c])  // (B, N', C) MLP output
+                blk.mlp.fc2.forward(g.data, rows: rowsOut, into: m0.data)
+                let m = arena.copy(m0)  // (B, N', C) m0 + houlsby(m0)
+                let hidden = arena.tensor([rowsOut, hb.hidden])  // (B·N', d)
+                hb.hidden(m0.data, rows: rowsOut, into: hidden.data)
+                hb.project(hidden.data, rows: rowsOut, into: m.data, arena: arena)
+                bt?.houlsbyHidden = hidden
+                bt?.m0 = m0
+                addBranch(y, masks?.mlp, rows: rowsOut, arena: arena) { out, accumulate in
+                    if !accumulate { out.update(repeating: 0, count: m.count) }
+                    Elementwise.add(m.data, into: out, count: m.count)
+                }
+            } else {
+                addBranch(y, masks?.mlp, rows: rowsOut, arena: arena) { blk.mlp.fc2.forward(g.data, rows: rowsOut, into: $0, accumulate: $1) }
+            }
+            if let a { Elementwise.add(a.data, into: y.data, count: y.count) }
+            if let af = adaptformer[l], let afHidden {
+                af.project(afHidden.data, rows: rowsOut, into: y.data, arena: arena)
+                bt?.afHidden = afHidden
+            }
+            if official[l] != nil {
+                if l != depth - 1 {
+                    if acc == nil { acc = arena.zeros(y.shape) }
+                    Elementwise.add(a!.data, into: acc!.data, count: a!.count)
+                }
+                if stageEnds(l), let s = acc {
+                    Elementwise.add(s.data, into: y.data, count: y.count)
+                    acc = nil
+                }
+            }
+            if let bt {
+                bt.mean2 = mean2; bt.rstd2 = rstd2; bt.u = u
+                if tuning.trainsBackbone { bt.h2 = h2; bt.g = g }
+                tape!.blocks[l] = bt
+            }
+            x = y
+            n = nOut
+            counts.append(n)
+            if collect.contains(l) { outputs[l] = y.copy() }
+            arena.boundary()
+        }
+        tape?.reductions = reductions
+        let logits = try headForward(x, training: training, tape: tape, arena: arena, stopBeforeHead: stopBeforeHead)
+        return ForwardResult(logits: logits, reductions: reductions, tokenCounts: counts, blockOutputs: outputs)
+    }
+
+    /// Final norm, pooling, optional BatchNorm, head. The result is a heap tensor (it outlives the step).
+    private func headForward(_ x: Tensor, training: Bool, tape: ModelTape?, arena: Arena, stopBeforeHead: Bool) throws -> Tensor {
+        let b = x.shape[0], n = x.shape[1], c = config.dim
+        var normed = x  // (B, N, C) final norm over all tokens, unless it is timm's fc_norm after pooling
+        let meanF = arena.tensor([b * n]), rstdF = arena.tensor([b * n])  // (B·N)
+        if !backbone.normAfterPooling {
+            normed = arena.tensor(x.shape)
+            backbone.norm.forward(x.data, rows: b * n, into: normed.data, mean: meanF.data, rstd: rstdF.data)
+        }
+        let pooled = arena.tensor([b, c])  // (B, C)
+        backbone.pool(normed, from: poolStart, into: pooled)
+        var features = pooled  // (B, C) the head's input
+        var pooledMean: Tensor?, pooledRstd: Tensor?, pooledIn: Tensor?
+        if backbone.normAfterPooling {
+            pooledIn = arena.copy(pooled)
+            pooledMean = arena.tensor([b]); pooledRstd = arena.tensor([b])
+            backbone.norm.forward(pooled.data, rows: b, into: pooled.data, mean: pooledMean!.data, rstd: pooledRstd!.data)
+        }
+        var bnInv: [Float] = []
+        if let bnHead {
+            let y = arena.tensor([b, c])  // (B, C)
+            bnInv = bnHead.forward(pooled.data, batch: b, into: y.data, training: training)
+            features = y
+        }
+        if let tape {
+            tape.xFinal = x; tape.meanF = meanF; tape.rstdF = rstdF
+            tape.pooledIn = pooledIn; tape.pooledMean = pooledMean; tape.pooledRstd = pooledRstd
+            tape.features = features; tape.bnInv = bnInv; tape.training = training
+        }
+        guard let head = backbone.head, !stopBeforeHead else { return features.copy() }
+        let logits = Tensor(uninitialized: [b, config.classes])  // (B, K)
+        head.forward(features.data, rows: b, into: logits.data)
+        return logits
+    }
+
+    // MARK: Pieces of the forward pass
+
+    /// First token averaged by average pooling: after the class token and any prompts.
+    var poolStart: Int { 1 + (prompts != nil ? tuning.prompts : 0) }
+
+    /// `x (B, N, C)` = [cls_token; patch_embed(images)] + pos_embed (resampled to the image's grid).
+    func embed(_ images: Tensor, into x: Tensor, arena: Arena) {
+        let b = images.shape[0], h = images.shape[2], w = images.shape[3], p = config.patch
+        let c = config.dim, gh = h / p, gw = w / p, g = gh * gw, n = 1 + g
+        let cols = arena.tensor([b * g, 3 * p * p])  // (B·G, 3p²) patches as rows
+        let patches = arena.tensor([b, g, c])  // (B, G, C)
+        backbone.patchEmbed.forward(images.data, batch: b, height: h, width: w, cols: cols.data, into: patches.data)
+        let pos = backbone.positionEmbedding(grid: (gh, gw)).data  // (1, N, C)
+        let cls = backbone.clsToken.data
+        for bi in 0..<b {
+            let row = x.data + bi * n * c
+            for j in 0..<c { row[j] = cls[j] + pos[j] }
+            let src = patches.data + bi * g * c
+            for i in 0..<(g * c) { row[c + i] = src[i] + pos[c + i] }
+        }
+    }
+
+    /// Block `l`'s attention probabilities (B, H, N, N) from its qkv, with ToMe's proportional attention
+    /// (log size of each key token added to the logits) when token sizes are given.
+    func attentionProbabilities(block l: Int, qkv: Tensor, batch b: Int, tokens n: Int, sizes: Tensor?, into probs: Tensor,
+                                arena: Arena) {
+        var logSizes: Tensor?  // (B, N)
+        if let sizes {
+            let t = arena.tensor(sizes.shape)
+            for i in 0..<sizes.count { t.data[i] = Float.log(sizes.data[i]) }
+            logSizes = t
+        }
+        backbone.blocks[l].attn.probabilities(qkv: qkv.data, batch: b, tokens: n, keyBias: logSizes?.data, into: probs.data)
+    }
+
+    /// This block's reduction, or nil when it would keep every token.
+    private func reduce(probs: Tensor, qkv: Tensor, batch b: Int, tokens n: Int, sizes: Tensor?, keepRate: Double) -> TokenReduction? {
+        switch tuning.reduction {
+        case .evit:
+            return EViTSelection.select(probs: probs.data, batch: b, heads: config.heads, tokens: n,
+                                        keepRate: keepRate, fuse: tuning.fuse)
+        case .tome:
+            return ToMeMerge.merge(qkv: qkv.data, batch: b, tokens: n, dim: config.dim, heads: config.heads,
+                                   sizes: sizes?.data, r: tuning.tomeR)
+        }
+    }
+
+    /// `x += mask ⊙ branch` where `branch(out, accumulate)` writes or adds the branch into `out`.
+    private func addBranch(_ x: Tensor, _ mask: [Float]?, rows: Int, arena: Arena,
+                           _ branch: (UnsafeMutablePointer<Float>, Bool) -> Void) {
+        guard let mask else { return branch(x.data, true) }
+        let t = arena.tensor(x.shape)  // like x: the branch before its drop-path scale
+        branch(t.data, false)
+        let per = x.count / mask.count
+        for bi in 0..<mask.count where mask[bi] != 0 {
+            Elementwise.addScaled(t.data + bi * per, alpha: mask[bi], into: x.data + bi * per, count: per)
+        }
+    }
+
+    /// S_l: `a` (on block `from`'s tokens) carried through the reductions of blocks from+1 … to; the input of each
+    /// applied reduction is recorded for the backward pass.
+    func mapForward(_ a: Tensor, from: Int, to: Int, _ reductions: [Int: TokenReduction], arena: Arena)
+        -> (mapped: Tensor, chain: [(block: Int, input: Tensor)]) {
+        var cur = a
+        var chain: [(block: Int, input: Tensor)] = []
+        for k in (from + 1)...to {
+            guard let red = reductions[k] else { continue }
+            let out = arena.tensor([red.batch, red.tokensOut, config.dim])  // (B, N_k', C)
+            red.apply(cur.data, into: out.data, channels: config.dim)
+            chain.append((k, cur))
+            cur = out
+        }
+        return (cur, chain)
+    }
+
+    /// Deep prompts: block 0 inserts P tokens after the class token; later blocks replace them.
+    private func insertPrompts(_ x: Tensor, _ p: UnsafePointer<Float>, first: Bool, arena: Arena) -> Tensor {
+        let b = x.shape[0], n = x.shape[1], c = config.dim, np = tuning.prompts
+        let outN = first ? n + np : n
+        let y = arena.tensor([b, outN, c])  // (B, N + P or N, C)
+        for bi in 0..<b {
+            let src = x.data + bi * n * c, dst = y.data + bi * outN * c
+            dst.update(from: src, count: c)
+            (dst + c).update(from: p, count: np * c)
+            let rest = first ? 1 : 1 + np
+            (dst + (1 + np) * c).update(from: src + rest * c, count: (n - rest) * c)
+        }
+        return y
+    }
+
+    /// Per-sample drop-path scales for the attention and MLP branches of block `l` (0 or 1/keep), timm's rule
+    /// with the rate rising linearly from 0 at block 0 to `dropPath` at the last block.
+    private func dropPathMasks(block l: Int, batch b: Int, rng: UnsafeMutablePointer<SeededGenerator>) -> (attn: [Float], mlp: [Float]) {
+        let depth = config.depth
+        let p = depth > 1 ? tuning.dropPath * Double(l) / Double(depth - 1) : tuning.dropPath
+        let keep = Float(1 - p)
+        func draw() -> [Float] { (0..<b).map { _ in rng.pointee.uniform() < keep ? 1 / keep : 0 } }
+        return (draw(), draw())
+    }
+}
