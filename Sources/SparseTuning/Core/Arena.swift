@@ -31,11 +31,20 @@ final class Arena: @unchecked Sendable {
         deinit { base.deallocate() }
     }
 
-    /// Records deaths for the step in progress (tensors hold it weakly through their lease).
+    /// Records deaths for the step in progress, and keeps the bytes of tensors released in the current phase until
+    /// the phase ends (a pointer taken from a tensor stays valid until the next boundary).
     final class Recorder: @unchecked Sendable {
         var phase = 0
         var died: [Int] = []  // phase each allocation's tensor was released in; Int.max while alive
-        func release(_ index: Int) { if index < died.count { died[index] = phase } }
+        var released: [Block] = []
+        func release(_ index: Int, block: Block) {
+            if index < died.count { died[index] = phase }
+            released.append(block)
+        }
+        func endPhase() {
+            phase += 1
+            released.removeAll(keepingCapacity: true)
+        }
     }
 
     private var plan: [Slot] = []
@@ -66,7 +75,7 @@ final class Arena: @unchecked Sendable {
     }
 
     /// Ends the phase in progress: memory released in it can be reused from the next phase on.
-    func boundary() { recorder.phase += 1 }
+    func boundary() { recorder.endPhase() }
 
     /// An uninitialised tensor of `shape` from the plan (a heap tensor while the plan is being made or when the
     /// step departs from it).
@@ -82,8 +91,10 @@ final class Arena: @unchecked Sendable {
             let p = (block.base + plan[index].offset).assumingMemoryBound(to: Float.self)
             return Tensor(borrowing: p, shape: shape, lease: Tensor.Lease(block: block, recorder: recorder, index: index))
         }
-        followsPlan = false
-        return Tensor(uninitialized: shape, lease: Tensor.Lease(block: nil, recorder: recorder, index: index))
+        followsPlan = false  // the plan is being made, or this step departs from it: bytes of its own
+        let own = Block(bytes: bytes)
+        return Tensor(borrowing: own.base.assumingMemoryBound(to: Float.self), shape: shape,
+                      lease: Tensor.Lease(block: own, recorder: recorder, index: index))
     }
 
     /// A zero-filled tensor of `shape`.
@@ -104,6 +115,7 @@ final class Arena: @unchecked Sendable {
     func end() {
         precondition(active, "Arena.end outside a step")
         active = false
+        recorder.endPhase()
         if followsPlan && current.count == plan.count {
             plannedSteps += 1
             return

@@ -12,13 +12,13 @@ public final class Tensor: @unchecked Sendable {
     public let count: Int
     /// Raw storage, `count` floats.
     public let data: UnsafeMutablePointer<Float>
-    /// For a tensor from an ``Arena``: the block its bytes live in (nil when it owns them) and where to report
-    /// its release.
+    /// For a tensor from an ``Arena``: the block its bytes live in and where to report its release (nil when the
+    /// tensor owns its bytes).
     private let lease: Lease?
 
-    /// What an arena tensor holds on to: the arena's block (kept alive while the tensor is) and the step's recorder.
+    /// What an arena tensor holds on to: the block its bytes are in and the step's recorder.
     struct Lease {
-        let block: Arena.Block?
+        let block: Arena.Block
         let recorder: Arena.Recorder
         let index: Int
     }
@@ -35,17 +35,12 @@ public final class Tensor: @unchecked Sendable {
     }
 
     /// A tensor whose contents are undefined, for buffers the caller overwrites completely (skips zero-filling).
-    public convenience init(uninitialized shape: [Int]) {
-        self.init(uninitialized: shape, lease: nil)
-    }
-
-    /// An uninitialised tensor owning its storage, reporting its release to an arena's recorder when leased.
-    init(uninitialized shape: [Int], lease: Lease?) {
+    public init(uninitialized shape: [Int]) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
         self.shape = shape
         self.count = shape.reduce(1, *)
         data = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64).assumingMemoryBound(to: Float.self)
-        self.lease = lease
+        lease = nil
     }
 
     /// A tensor over `data` inside an arena block (not owned: the block frees it).
@@ -64,8 +59,7 @@ public final class Tensor: @unchecked Sendable {
     }
 
     deinit {
-        if lease?.block == nil { UnsafeMutableRawPointer(data).deallocate() }
-        if let lease { lease.recorder.release(lease.index) }
+        if let lease { lease.recorder.release(lease.index, block: lease.block) } else { UnsafeMutableRawPointer(data).deallocate() }
     }
 
     /// The elements as a Swift array (copies).

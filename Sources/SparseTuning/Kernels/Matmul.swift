@@ -20,6 +20,24 @@ struct MatmulSpec: Hashable {
     var bf16 = false
 }
 
+/// A matrix-product input: fp32 values, or their bf16 copy (`bf16`), addressed in elements either way.
+struct MatrixInput {
+    let base: UnsafeRawPointer
+    let bf16: Bool
+
+    /// fp32 values.
+    init(_ p: UnsafePointer<Float>) { base = UnsafeRawPointer(p); bf16 = false }
+
+    /// `t` as is, or (for a bf16 product) a bf16 copy of it made in `arena`, valid until the arena's next boundary.
+    init(_ t: Tensor, bf16: Bool, arena: Arena) {
+        self.bf16 = bf16
+        base = bf16 ? UnsafeRawPointer(BF16.copy(t.data, count: t.count, arena: arena).data) : UnsafeRawPointer(t.data)
+    }
+
+    /// The address of element `offset`.
+    func at(_ offset: Int) -> UnsafeRawPointer { base + offset * (bf16 ? 2 : 4) }
+}
+
 /// A created oneDNN matmul primitive with its memory objects; `run` binds pointers and executes synchronously.
 final class MatmulPrimitive: @unchecked Sendable {
     let primitive: dnnl_primitive_t

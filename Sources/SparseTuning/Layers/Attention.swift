@@ -7,6 +7,8 @@ public final class Attention: @unchecked Sendable {
     public var headDim: Int { dim / heads }
     public let qkv: Linear
     public let proj: Linear
+    /// Precision of the attention products q·kᵀ and P·v (forward and backward).
+    public var precision: Precision = .fp32
 
     public init(dim: Int, heads: Int) {
         self.dim = dim
@@ -15,16 +17,17 @@ public final class Attention: @unchecked Sendable {
         proj = Linear(inFeatures: dim, outFeatures: dim)
     }
 
-    /// `probs (B, H, N, N)` = softmax(scale · q·kᵀ + keyBias), q and k strided views into `qkv (B, N, 3C)`.
-    /// `keyBias (B, N)` (ToMe's log token sizes) is added to every query's logit for that key.
-    func probabilities(qkv: UnsafePointer<Float>, batch b: Int, tokens n: Int, keyBias: UnsafePointer<Float>? = nil,
+    /// `probs (B, H, N, N)` = softmax(scale · q·kᵀ + keyBias), q and k strided views into `qkv (B, N, 3C)` (fp32, or
+    /// its bf16 copy for a bf16 product). `keyBias (B, N)` (ToMe's log token sizes) is added to every query's logit
+    /// for that key.
+    func probabilities(qkv: MatrixInput, batch b: Int, tokens n: Int, keyBias: UnsafePointer<Float>? = nil,
                        into probs: UnsafeMutablePointer<Float>) {
         let c = dim, d = headDim
         let scores = MatmulSpec(aDims: [b, heads, n, d], aStrides: [n * 3 * c, d, 3 * c, 1],
                                 bDims: [b, heads, d, n], bStrides: [n * 3 * c, d, 1, 3 * c],
                                 cDims: [b, heads, n, n], cStrides: [heads * n * n, n * n, n, 1],
-                                scale: 1 / Float(d).squareRoot())
-        MatmulCache.primitive(scores).run(a: qkv, b: qkv + c, c: probs)
+                                scale: 1 / Float(d).squareRoot(), bf16: qkv.bf16)
+        MatmulCache.primitive(scores).run(a: qkv.base, b: qkv.at(c), c: probs)
         if let keyBias {
             for bi in 0..<b {
                 for r in 0..<(heads * n) {
@@ -36,13 +39,14 @@ public final class Attention: @unchecked Sendable {
         Softmax.forward(probs, rows: b * heads * n, n: n)
     }
 
-    /// `context (B, N, C)` = probs (B, H, N, N) · v, heads written interleaved.
-    func mix(probs: UnsafePointer<Float>, qkv: UnsafePointer<Float>, batch b: Int, tokens n: Int,
+    /// `context (B, N, C)` = probs (B, H, N, N) · v, heads written interleaved; both inputs fp32 or both bf16.
+    func mix(probs: MatrixInput, qkv: MatrixInput, batch b: Int, tokens n: Int,
              into context: UnsafeMutablePointer<Float>) {
+        precondition(probs.bf16 == qkv.bf16, "attention mix: operands of one precision")
         let c = dim, d = headDim
         let spec = MatmulSpec(aDims: [b, heads, n, n], aStrides: [heads * n * n, n * n, n, 1],
                               bDims: [b, heads, n, d], bStrides: [n * 3 * c, d, 3 * c, 1],
-                              cDims: [b, heads, n, d], cStrides: [n * c, d, c, 1])
-        MatmulCache.primitive(spec).run(a: probs, b: qkv + 2 * c, c: context)
+                              cDims: [b, heads, n, d], cStrides: [n * c, d, c, 1], bf16: qkv.bf16)
+        MatmulCache.primitive(spec).run(a: probs.base, b: qkv.at(2 * c), c: context)
     }
 }

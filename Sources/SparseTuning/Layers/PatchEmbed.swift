@@ -17,9 +17,9 @@ public final class PatchEmbed: @unchecked Sendable {
 
     /// `out (B, Gh·Gw, C)` from `images (B, 3, H, W)`, with `cols` (B·Gh·Gw, 3·p·p) as scratch.
     func forward(_ images: UnsafePointer<Float>, batch b: Int, height h: Int, width w: Int,
-                 cols: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+                 cols: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>, arena: Arena? = nil) {
         im2col(images, batch: b, height: h, width: w, into: cols)
-        proj.forward(cols, rows: b * (h / patch) * (w / patch), into: out)
+        proj.forward(cols, rows: b * (h / patch) * (w / patch), into: out, arena: arena)
     }
 
     /// The patches as rows `cols (B·Gh·Gw, 3·p·p)`, each flattened in (channel, ky, kx) order like the conv weight.

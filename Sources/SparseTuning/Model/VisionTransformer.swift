@@ -28,10 +28,13 @@ public final class VisionTransformer: @unchecked Sendable {
         didSet { resampleLock.withLock { resampledPos = nil } }
     }
 
-    /// Input precision of every Linear (fp32 by default; bf16 roughly doubles matrix throughput on CPUs with
-    /// AVX512-BF16 at the cost of ~1e-2 relative error in the logits).
+    /// Input precision of every Linear and attention product (fp32 by default; bf16 roughly doubles matrix
+    /// throughput on CPUs with AVX512-BF16 at the cost of ~1e-2 relative error in the logits).
     public var precision: Precision = .fp32 {
-        didSet { for l in linears() { l.precision = precision } }
+        didSet {
+            for l in linears() { l.precision = precision }
+            for b in blocks { b.attn.precision = precision }
+        }
     }
 
     /// pos_embed resampled for the last other grid asked for (guarded by `resampleLock`).

@@ -27,16 +27,16 @@ final class Bottleneck: @unchecked Sendable {
     var hidden: Int { down.outFeatures }
 
     /// `hidden (rows, d) = relu(down x)` — the first half, kept for the backward pass.
-    func hidden(_ x: UnsafePointer<Float>, rows: Int, into hidden: UnsafeMutablePointer<Float>) {
-        down.forward(x, rows: rows, into: hidden)
+    func hidden(_ x: UnsafePointer<Float>, rows: Int, into hidden: UnsafeMutablePointer<Float>, arena: Arena) {
+        down.forward(x, rows: rows, into: hidden, arena: arena)
         ReLU.forward(hidden, into: hidden, count: rows * down.outFeatures)
     }
 
     /// `out (rows, C) += scale·up(hidden)` — the second half.
     func project(_ hidden: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>, arena: Arena) {
-        if scale == 1 { return up.forward(hidden, rows: rows, into: out, accumulate: true) }
+        if scale == 1 { return up.forward(hidden, rows: rows, into: out, accumulate: true, arena: arena) }
         let t = arena.tensor([rows, up.outFeatures])  // (rows, C) up(hidden)
-        up.forward(hidden, rows: rows, into: t.data)
+        up.forward(hidden, rows: rows, into: t.data, arena: arena)
         Elementwise.addScaled(t.data, alpha: scale, into: out, count: t.count)
     }
 
@@ -48,10 +48,10 @@ final class Bottleneck: @unchecked Sendable {
         if scale != 1 { for i in 0..<dy.count { dy.data[i] *= scale } }
         up.backwardWeights(dy.data, hidden.data, rows: rows, dWeight: grads[2].grad.data, dBias: grads[3].grad.data)
         let dh = arena.tensor(hidden.shape)  // (rows, d)
-        up.backwardInput(dy.data, rows: rows, into: dh.data)
+        up.backwardInput(dy.data, rows: rows, into: dh.data, arena: arena)
         ReLU.backward(dh.data, output: hidden.data, count: dh.count)
         down.backwardWeights(dh.data, x, rows: rows, dWeight: grads[0].grad.data, dBias: grads[1].grad.data)
-        down.backwardInput(dh.data, rows: rows, into: dx, accumulate: true)
+        down.backwardInput(dh.data, rows: rows, into: dx, accumulate: true, arena: arena)
     }
 }
 

@@ -37,12 +37,12 @@ final class DenseAdapter: @unchecked Sendable {
     /// writes z, the pre-ReLU bottleneck (rows, r), for the backward pass.
     func forward(x: UnsafePointer<Float>, s1: UnsafePointer<Float>?, s3: UnsafePointer<Float>?, rows: Int,
                  z: UnsafeMutablePointer<Float>, a: UnsafeMutablePointer<Float>, arena: Arena) {
-        down1.forward(x, rows: rows, into: z)
-        if let s1, let down2 { down2.forward(s1, rows: rows, into: z, accumulate: true) }
-        if let s3, let down3 { down3.forward(s3, rows: rows, into: z, accumulate: true) }
+        down1.forward(x, rows: rows, into: z, arena: arena)
+        if let s1, let down2 { down2.forward(s1, rows: rows, into: z, accumulate: true, arena: arena) }
+        if let s3, let down3 { down3.forward(s3, rows: rows, into: z, accumulate: true, arena: arena) }
         let hidden = arena.tensor([rows, rank])  // (rows, r) ReLU(z)
         ReLU.forward(z, into: hidden.data, count: hidden.count)
-        up.forward(hidden.data, rows: rows, into: a)
+        up.forward(hidden.data, rows: rows, into: a, arena: arena)
     }
 
     /// From d(a): weight gradients into `grads` (the order of ``parameters()``), `dx += ∂/∂x`, and the gradients
@@ -59,17 +59,17 @@ final class DenseAdapter: @unchecked Sendable {
         let uw = g.next()!, ub = g.next()!
         up.backwardWeights(da, hidden.data, rows: rows, dWeight: uw.grad.data, dBias: ub.grad.data)
         let dz = arena.tensor(z.shape)  // (rows, r)
-        up.backwardInput(da, rows: rows, into: dz.data)
+        up.backwardInput(da, rows: rows, into: dz.data, arena: arena)
         ReLU.backward(dz.data, output: hidden.data, count: dz.count)
         down1.backwardWeights(dz.data, x, rows: rows, dWeight: d1w.grad.data, dBias: d1b.grad.data)
-        down1.backwardInput(dz.data, rows: rows, into: dx, accumulate: true)
+        down1.backwardInput(dz.data, rows: rows, into: dx, accumulate: true, arena: arena)
         if let down2, let d2, let s1, let ds1 {
             down2.backwardWeights(dz.data, s1, rows: rows, dWeight: d2.0.grad.data, dBias: d2.1.grad.data)
-            down2.backwardInput(dz.data, rows: rows, into: ds1)
+            down2.backwardInput(dz.data, rows: rows, into: ds1, arena: arena)
         }
         if let down3, let d3, let s3, let ds3 {
             down3.backwardWeights(dz.data, s3, rows: rows, dWeight: d3.0.grad.data, dBias: d3.1.grad.data)
-            down3.backwardInput(dz.data, rows: rows, into: ds3)
+            down3.backwardInput(dz.data, rows: rows, into: ds3, arena: arena)
         }
     }
 }

@@ -49,21 +49,21 @@ final class OfficialAdapter: @unchecked Sendable {
     func forward(_ x: UnsafePointer<Float>, rows: Int, arena: Arena) -> Saved {
         let hb = self.h, bb = self.b
         let h = arena.tensor([rows, hb])  // (rows, h)
-        down1.forward(x, rows: rows, into: h.data)
+        down1.forward(x, rows: rows, into: h.data, arena: arena)
         ReLU.forward(h.data, into: h.data, count: h.count)
         let s1 = arena.tensor([rows, bb])  // (rows, b)
-        down2.forward(h.data, rows: rows, into: s1.data)
+        down2.forward(h.data, rows: rows, into: s1.data, arena: arena)
         let s2 = arena.tensor([rows, hb])  // (rows, h)
-        up1.forward(s1.data, rows: rows, into: s2.data)
+        up1.forward(s1.data, rows: rows, into: s2.data, arena: arena)
         let cat = arena.tensor([rows, hb + bb])  // (rows, b + h) [s1; s2]
         for r in 0..<rows {
             (cat.data + r * (hb + bb)).update(from: s1.data + r * bb, count: bb)
             (cat.data + r * (hb + bb) + bb).update(from: s2.data + r * hb, count: hb)
         }
         let o = arena.copy(h)  // (rows, h)
-        down3.forward(cat.data, rows: rows, into: o.data, accumulate: true)
+        down3.forward(cat.data, rows: rows, into: o.data, accumulate: true, arena: arena)
         let a = arena.tensor([rows, up2.outFeatures])  // (rows, C)
-        up2.forward(o.data, rows: rows, into: a.data)
+        up2.forward(o.data, rows: rows, into: a.data, arena: arena)
         return Saved(h: h, s1: s1, cat: cat, o: o, a: a)
     }
 
@@ -75,22 +75,22 @@ final class OfficialAdapter: @unchecked Sendable {
         let hb = self.h, bb = self.b
         up2.backwardWeights(da, saved.o.data, rows: rows, dWeight: gw(4), dBias: gb(4))
         let dOut = arena.tensor([rows, hb])  // (rows, h) d o
-        up2.backwardInput(da, rows: rows, into: dOut.data)
+        up2.backwardInput(da, rows: rows, into: dOut.data, arena: arena)
         down3.backwardWeights(dOut.data, saved.cat.data, rows: rows, dWeight: gw(3), dBias: gb(3))
         let dCat = arena.tensor([rows, hb + bb])  // (rows, b + h)
-        down3.backwardInput(dOut.data, rows: rows, into: dCat.data)
+        down3.backwardInput(dOut.data, rows: rows, into: dCat.data, arena: arena)
         let dS2 = arena.tensor([rows, hb]), dS1 = arena.tensor([rows, bb])  // (rows, h), (rows, b)
         for r in 0..<rows {
             (dS1.data + r * bb).update(from: dCat.data + r * (hb + bb), count: bb)
             (dS2.data + r * hb).update(from: dCat.data + r * (hb + bb) + bb, count: hb)
         }
         up1.backwardWeights(dS2.data, saved.s1.data, rows: rows, dWeight: gw(2), dBias: gb(2))
-        up1.backwardInput(dS2.data, rows: rows, into: dS1.data, accumulate: true)
+        up1.backwardInput(dS2.data, rows: rows, into: dS1.data, accumulate: true, arena: arena)
         let dH = dOut  // o = down3(cat) + h
         down2.backwardWeights(dS1.data, saved.h.data, rows: rows, dWeight: gw(1), dBias: gb(1))
-        down2.backwardInput(dS1.data, rows: rows, into: dH.data, accumulate: true)
+        down2.backwardInput(dS1.data, rows: rows, into: dH.data, accumulate: true, arena: arena)
         ReLU.backward(dH.data, output: saved.h.data, count: dH.count)
         down1.backwardWeights(dH.data, x, rows: rows, dWeight: gw(0), dBias: gb(0))
-        down1.backwardInput(dH.data, rows: rows, into: dx, accumulate: true)
+        down1.backwardInput(dH.data, rows: rows, into: dx, accumulate: true, arena: arena)
     }
 }

@@ -44,7 +44,7 @@ extension TunedViT {
             lin.backwardWeights(dy.data, x.data, rows: rows, dWeight: w.grad.data, dBias: grads["\(name).bias"]?.grad.data)
         }
         let dx = arena.tensor([rows, lin.inFeatures])  // (rows, in)
-        lin.backwardInput(dy.data, rows: rows, into: dx.data)
+        lin.backwardInput(dy.data, rows: rows, into: dx.data, arena: arena)
         return dx
     }
 
@@ -180,9 +180,11 @@ extension TunedViT {
                                       grads: grads, arena: arena)
             let dqkv = arena.tensor([b, nIn, 3 * c])  // (B, N, 3C)
             let probs = arena.tensor([b, heads, nIn, nIn]), dProbs = arena.tensor([b, heads, nIn, nIn])  // (B, H, N, N)
-            attentionProbabilities(block: l, qkv: bt.qkv, batch: b, tokens: nIn, sizes: bt.sizes, into: probs, arena: arena)
-            AttentionBackward.run(dContext: dctx.data, qkv: bt.qkv.data, probs: probs.data, classScores: dScores[l]?.data,
-                                  batch: b, tokens: nIn, dim: c, heads: heads, dProbs: dProbs.data, dqkv: dqkv.data)
+            let half = blk.attn.precision == .bf16
+            let qkvIn = MatrixInput(bt.qkv, bf16: half, arena: arena)  // (B, N, 3C) as the products read it
+            attentionProbabilities(block: l, qkv: qkvIn, batch: b, tokens: nIn, sizes: bt.sizes, into: probs, arena: arena)
+            AttentionBackward.run(dContext: dctx, qkv: qkvIn, probs: probs, classScores: dScores[l]?.data,
+                                  batch: b, tokens: nIn, dim: c, heads: heads, dProbs: dProbs, dqkv: dqkv.data, arena: arena)
             let dh1 = linearBackward(blk.attn.qkv, name: "blocks.\(l).attn.qkv", dy: dqkv, x: bt.h1, rows: rowsIn, grads: grads, arena: arena)
             if let lo = lora[l] {
                 lo.backward(dqkv.data, h: bt.h1!.data, t: bt.loraT!, rows: rowsIn, grads: moduleParameters["lora.\(l)"]!,

@@ -89,22 +89,24 @@ extension TunedViT {
             let mean1 = arena.tensor([rows]), rstd1 = arena.tensor([rows])  // (B·N)
             blk.norm1.forward(x.data, rows: rows, into: h1.data, mean: mean1.data, rstd: rstd1.data)
             let qkv = arena.tensor([b, n, 3 * c])  // (B, N, 3C)
-            blk.attn.qkv.forward(h1.data, rows: rows, into: qkv.data)
+            blk.attn.qkv.forward(h1.data, rows: rows, into: qkv.data, arena: arena)
             if let lo = lora[l] {
                 let t = arena.tensor([rows, lo.rank])  // (B·N, r)
                 lo.forward(h1.data, rows: rows, qkv: qkv.data, t: t.data)
                 bt?.loraT = t
             }
+            let half = blk.attn.precision == .bf16
+            let qkvIn = MatrixInput(qkv, bf16: half, arena: arena)  // (B, N, 3C) as the attention products read it
             let probs = arena.tensor([b, heads, n, n])  // (B, H, N, N)
-            attentionProbabilities(block: l, qkv: qkv, batch: b, tokens: n, sizes: sizes, into: probs, arena: arena)
+            attentionProbabilities(block: l, qkv: qkvIn, batch: b, tokens: n, sizes: sizes, into: probs, arena: arena)
             let ctx = arena.tensor([b, n, c])  // (B, N, C) heads' outputs before proj
-            blk.attn.mix(probs: probs.data, qkv: qkv.data, batch: b, tokens: n, into: ctx.data)
+            blk.attn.mix(probs: MatrixInput(probs, bf16: half, arena: arena), qkv: qkvIn, batch: b, tokens: n, into: ctx.data)
             if let bt {
                 bt.mean1 = mean1; bt.rstd1 = rstd1; bt.qkv = qkv; bt.sizes = sizes
                 if tuning.trainsBackbone || lora[l] != nil { bt.h1 = h1 }
                 if tuning.trainsBackbone { bt.ctx = ctx }
             }
-            addBranch(x, masks?.attn, rows: rows, arena: arena) { blk.attn.proj.forward(ctx.data, rows: rows, into: $0, accumulate: $1) }
+            addBranch(x, masks?.attn, rows: rows, arena: arena) { blk.attn.proj.forward(ctx.data, rows: rows, into: $0, accumulate: $1, arena: arena) }
             // Token reduction (EViT or ToMe) of this block.
             var xl = x
             if tsBlocks.contains(l),
@@ -150,21 +152,21 @@ extension TunedViT {
             blk.norm2.forward(xl.data, rows: rowsOut, into: h2.data, mean: mean2.data, rstd: rstd2.data)
             let afHidden = adaptformer[l].map { af -> Tensor in
                 let t = arena.tensor([rowsOut, af.hidden])  // (B·N', d) post-ReLU
-                af.hidden(xl.data, rows: rowsOut, into: t.data)
+                af.hidden(xl.data, rows: rowsOut, into: t.data, arena: arena)
                 return t
             }
             let taping = bt != nil
             let u = arena.tensor([b, nOut, cfg.mlpDim])  // (B, N', M) fc1 output (GELU fused when not taping)
-            blk.mlp.fc1.forward(h2.data, rows: rowsOut, into: u.data, gelu: !taping)
+            blk.mlp.fc1.forward(h2.data, rows: rowsOut, into: u.data, gelu: !taping, arena: arena)
             let g = taping ? arena.tensor(u.shape) : u  // (B, N', M) GELU(u)
             if taping { GELU.forward(u.data, g.data, count: u.count) }
             let y = taping ? arena.copy(xl) : xl  // (B, N', C) block output
             if let hb = houlsby[l] {
                 let m0 = arena.tensor([b, nOut, c])  // (B, N', C) MLP output
-                blk.mlp.fc2.forward(g.data, rows: rowsOut, into: m0.data)
+                blk.mlp.fc2.forward(g.data, rows: rowsOut, into: m0.data, arena: arena)
                 let m = arena.copy(m0)  // (B, N', C) m0 + houlsby(m0)
                 let hidden = arena.tensor([rowsOut, hb.hidden])  // (B·N', d)
-                hb.hidden(m0.data, rows: rowsOut, into: hidden.data)
+                hb.hidden(m0.data, rows: rowsOut, into: hidden.data, arena: arena)
                 hb.project(hidden.data, rows: rowsOut, into: m.data, arena: arena)
                 bt?.houlsbyHidden = hidden
                 bt?.m0 = m0
@@ -173,7 +175,7 @@ extension TunedViT {
                     Elementwise.add(m.data, into: out, count: m.count)
                 }
             } else {
-                addBranch(y, masks?.mlp, rows: rowsOut, arena: arena) { blk.mlp.fc2.forward(g.data, rows: rowsOut, into: $0, accumulate: $1) }
+                addBranch(y, masks?.mlp, rows: rowsOut, arena: arena) { blk.mlp.fc2.forward(g.data, rows: rowsOut, into: $0, accumulate: $1, arena: arena) }
             }
             if let a { Elementwise.add(a.data, into: y.data, count: y.count) }
             if let af = adaptformer[l], let afHidden {
@@ -237,7 +239,7 @@ extension TunedViT {
         }
         guard let head = backbone.head, !stopBeforeHead else { return features.copy() }
         let logits = Tensor(uninitialized: [b, config.classes])  // (B, K)
-        head.forward(features.data, rows: b, into: logits.data)
+        head.forward(features.data, rows: b, into: logits.data, arena: arena)
         return logits
     }
 
@@ -252,7 +254,7 @@ extension TunedViT {
         let c = config.dim, gh = h / p, gw = w / p, g = gh * gw, n = 1 + g
         let cols = arena.tensor([b * g, 3 * p * p])  // (B·G, 3p²) patches as rows
         let patches = arena.tensor([b, g, c])  // (B, G, C)
-        backbone.patchEmbed.forward(images.data, batch: b, height: h, width: w, cols: cols.data, into: patches.data)
+        backbone.patchEmbed.forward(images.data, batch: b, height: h, width: w, cols: cols.data, into: patches.data, arena: arena)
         let pos = backbone.positionEmbedding(grid: (gh, gw)).data  // (1, N, C)
         let cls = backbone.clsToken.data
         for bi in 0..<b {
@@ -265,7 +267,7 @@ extension TunedViT {
 
     /// Block `l`'s attention probabilities (B, H, N, N) from its qkv, with ToMe's proportional attention
     /// (log size of each key token added to the logits) when token sizes are given.
-    func attentionProbabilities(block l: Int, qkv: Tensor, batch b: Int, tokens n: Int, sizes: Tensor?, into probs: Tensor,
+    func attentionProbabilities(block l: Int, qkv: MatrixInput, batch b: Int, tokens n: Int, sizes: Tensor?, into probs: Tensor,
                                 arena: Arena) {
         var logSizes: Tensor?  // (B, N)
         if let sizes {
@@ -273,7 +275,7 @@ extension TunedViT {
             for i in 0..<sizes.count { t.data[i] = Float.log(sizes.data[i]) }
             logSizes = t
         }
-        backbone.blocks[l].attn.probabilities(qkv: qkv.data, batch: b, tokens: n, keyBias: logSizes?.data, into: probs.data)
+        backbone.blocks[l].attn.probabilities(qkv: qkv, batch: b, tokens: n, keyBias: logSizes?.data, into: probs.data)
     }
 
     /// This block's reduction, or nil when it would keep every token.
