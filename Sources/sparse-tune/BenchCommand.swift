@@ -1,4 +1,5 @@
-// `sparse-tune bench`: timed inference at several batch sizes: images/s, ms per batch, GFLOPs, achieved GFLOP/s, peak RSS.
+// `sparse-tune bench`: timed inference (or training steps) at several batch sizes: images/s, ms per batch, GFLOPs,
+// achieved GFLOP/s as a % of this machine's measured matmul peak, peak RSS, and user/system CPU seconds.
 import ArgumentParser
 import Foundation
 import SparseTuning
@@ -19,8 +20,10 @@ struct BenchCommand: ParsableCommand {
     var minTime: Double = 3
     @Option(name: .customLong("min-runs"), help: "Minimum timed runs per batch size.")
     var minRuns: Int = 3
-    @Option(name: .customLong("peak-gflops"), help: "Machine fp32 peak in GFLOP/s for the efficiency column (default 240 per thread).")
+    @Option(name: .customLong("peak-gflops"), help: "Peak GFLOP/s (2 FLOPs per multiply-accumulate) for the % of peak column, instead of the measured one for the precision in use.")
     var peakGflops: Double?
+    @Flag(name: .customLong("no-peak"), help: "Skip the matmul peak probe (≈1 s) run at start.")
+    var noPeak = false
     @Flag(help: "Print JSON {\"results\": [...]} instead of a table.")
     var json = false
     @Flag(help: "Time training steps (forward, backward, AdamW step on the method's trainable tensors) instead of inference.")
@@ -33,6 +36,23 @@ struct BenchCommand: ParsableCommand {
         guard warmup >= 0, minRuns >= 1, minTime >= 0 else {
             throw SparseTuningError("--warmup must be ≥ 0, --min-runs ≥ 1 and --min-time ≥ 0")
         }
+        let precision = try model.parsedPrecision()
+        if let peakGflops, !(peakGflops > 0) { throw SparseTuningError("--peak-gflops must be positive (got \(peakGflops))") }
+        // The probe runs before the model exists, on the threads the model will use; its buffers are returned to
+        // the kernel and the peak-RSS mark reset after it, so the RSS column is the model's.
+        var peak: MatmulPeak?
+        if !noPeak {
+            if !json { note("measuring the matmul peak (--no-peak to skip)…") }
+            peak = try MatmulPeak.measure()
+            Benchmark.resetPeakResident()
+            if let peak, !json { print("matmul peak (\(peak.method)): \(peak.summary)") }
+            if precision == .bf16, let reason = peak?.bf16Unsupported {
+                throw SparseTuningError("--precision bf16 is not available on this CPU: \(reason)")
+            }
+        }
+        let reference = peakGflops ?? peak?.gflops(for: precision)
+        let referenceSource = peakGflops != nil ? "--peak-gflops" : reference != nil ? "measured \(precision.rawValue) peak" : "none"
+
         var options = model
         if train && options.method == nil { options.method = TuningMethod.sparseTuning.rawValue }
         let vit = try buildModel(options, weights: weights).model
@@ -44,11 +64,14 @@ struct BenchCommand: ParsableCommand {
             vit.prepackWeights = false
             Compute.returnFreedMemoryToSystem()
         }
+        if !json {
+            print("\(model.arch ?? "custom ViT") \(vit.tuning.method.rawValue) \(train ? "training steps" : "inference") at \(vit.config.imageSize)px, \(Compute.threads) thread\(Compute.threads == 1 ? "" : "s"), \(vit.precision.rawValue); " +
+                  String(format: "%.2f GFLOPs/image (fvcore: 1 MAC = 1 FLOP)", gflops))
+        }
         var rng = SeededGenerator(seed: 0)
-        let peak = peakGflops ?? 240 * Double(Compute.threads)
         var results: [BenchmarkResult] = []
         for b in batches.sorted() {
-            let r = try Benchmark.run(batch: b, imageSize: vit.config.imageSize, gflopsPerImage: gflops, warmup: warmup,
+            var r = try Benchmark.run(batch: b, imageSize: vit.config.imageSize, gflopsPerImage: gflops, warmup: warmup,
                                       minIterations: minRuns, minSeconds: minTime,
                                       progress: json ? nil : { note("  \($0)") }) { x in
                 guard let optimizer else { _ = try vit.forward(x); return }
@@ -60,6 +83,7 @@ struct BenchCommand: ParsableCommand {
                 optimizer.zeroGrad()
                 vit.parametersUpdated()
             }
+            r.peakGflopPerSecond = reference
             results.append(r)
         }
         if json {
@@ -67,23 +91,50 @@ struct BenchCommand: ParsableCommand {
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             struct Out: Encodable {
                 let arch: String, image_size: Int, threads: Int, mode: String, method: String, gflops_convention: String
+                let precision: String, peak: MatmulPeak?, peak_reference: String, rate_convention: String
+                let cpu_time_convention: String
                 let results: [BenchmarkResult]
+
+                func encode(to encoder: Encoder) throws {  // `peak` as null when not measured
+                    enum K: String, CodingKey {
+                        case arch, image_size, threads, mode, method, gflops_convention, precision, peak, peak_reference
+                        case rate_convention, cpu_time_convention, results
+                    }
+                    var c = encoder.container(keyedBy: K.self)
+                    try c.encode(arch, forKey: .arch); try c.encode(image_size, forKey: .image_size)
+                    try c.encode(threads, forKey: .threads); try c.encode(mode, forKey: .mode)
+                    try c.encode(method, forKey: .method); try c.encode(gflops_convention, forKey: .gflops_convention)
+                    try c.encode(precision, forKey: .precision); try c.encode(peak, forKey: .peak)
+                    try c.encode(peak_reference, forKey: .peak_reference)
+                    try c.encode(rate_convention, forKey: .rate_convention)
+                    try c.encode(cpu_time_convention, forKey: .cpu_time_convention)
+                    try c.encode(results, forKey: .results)
+                }
             }
             let out = Out(arch: model.arch ?? "custom", image_size: vit.config.imageSize, threads: Compute.threads,
                           mode: train ? "train" : "inference", method: vit.tuning.method.rawValue,
                           gflops_convention: "fvcore: one multiply-accumulate counts as one FLOP"
                               + (train ? "; training counted as \(vit.tuning.trainsBackbone ? 3 : 2)× the forward" : ""),
+                          precision: vit.precision.rawValue, peak: peak, peak_reference: referenceSource,
+                          rate_convention: "achieved_gflop_per_s and peak_gflop_per_s count 2 FLOPs per multiply-accumulate (2·gflops·images/s; 2·M·N·K per probed product)",
+                          cpu_time_convention: "user_s and sys_s: getrusage(RUSAGE_SELF) over the timed runs, all threads; wall_s: the timed runs' wall time",
                           results: results)
             print(String(decoding: try enc.encode(out), as: UTF8.self))
             return
         }
-        print("\(model.arch ?? "custom ViT") \(vit.tuning.method.rawValue) \(train ? "training steps" : "inference") at \(vit.config.imageSize)px, \(Compute.threads) threads, \(vit.precision.rawValue); " +
-              String(format: "%.2f GFLOPs/image (fvcore: 1 MAC = 1 FLOP)", gflops))
-        print("batch   img/s (median, min–max)   ms/\(train ? "step " : "batch")   GFLOP/s (2/MAC)   % of peak   peak RSS MiB")
+        print("batch   img/s (median, min–max)   ms/\(train ? "step " : "batch")   GFLOP/s   % of peak   peak RSS MiB   runs   CPU s user / sys   sys % of wall")
         for r in results {
-            print(String(format: "%5d   %7.2f (%6.2f–%6.2f)   %8.1f   %15.1f   %8.1f%%   %12.0f",
-                         r.batch, r.imagesPerSecond, r.imagesPerSecondMin, r.imagesPerSecondMax, r.msPerBatch,
-                         r.achievedGflopPerSecond, 100 * r.achievedGflopPerSecond / peak, r.peakRSSMB))
+            let pct = r.percentOfPeak.map { String(format: "%8.1f%%", $0) } ?? "        –"
+            print(String(format: "%5d   %7.2f (%6.2f–%6.2f)   %8.1f   %7.1f   ", r.batch, r.imagesPerSecond,
+                         r.imagesPerSecondMin, r.imagesPerSecondMax, r.msPerBatch, r.achievedGflopPerSecond)
+                  + pct + String(format: "   %12.0f   %4d   %8.2f / %5.2f   %12.1f%%", r.peakRSSMB, r.iterations,
+                                 r.userSeconds, r.systemSeconds, r.systemPercentOfWall))
+        }
+        let of = peakGflops.map { String(format: "of --peak-gflops %.1f", $0) }
+            ?? (reference != nil ? "of the measured \(precision.rawValue) peak" : "no peak measured (--no-peak)")
+        print("GFLOP/s: 2 FLOPs per multiply-accumulate, as the peak; % of peak: \(of); CPU s: timed runs, all threads.")
+        if precision == .bf16 && peakGflops == nil && reference != nil {
+            print("bf16 applies to the Linear layers only (attention products stay fp32): 100% of the bf16 peak is out of reach.")
         }
     }
 }

@@ -56,7 +56,7 @@ struct Fixture {
 }
 
 /// Runs the built `sparse-tune` with `args`; returns (exit code, stdout, stderr), or skips when it is not built.
-func runSparseTune(_ args: [String]) throws -> (Int32, String, String) {
+func runSparseTune(_ args: [String], environment: [String: String] = [:]) throws -> (Int32, String, String) {
     let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     let candidates = [Bundle.main.bundleURL.appendingPathComponent("sparse-tune").path,
                       repo.appendingPathComponent(".build/debug/sparse-tune").path]
@@ -66,6 +66,9 @@ func runSparseTune(_ args: [String]) throws -> (Int32, String, String) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: path)
     p.arguments = args
+    if !environment.isEmpty {
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err
