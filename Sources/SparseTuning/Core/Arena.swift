@@ -68,7 +68,7 @@ final class Arena: @unchecked Sendable {
         precondition(!active, "Arena.begin inside a step")
         active = true
         // A tensor of an earlier step still alive keeps the old block; the new step needs bytes of its own.
-        if let b = block, !isKnownUniquelyReferenced(&block) { block = Block(bytes: b.bytes) }
+        if block != nil && !isKnownUniquelyReferenced(&block) { block = Block(bytes: block!.bytes) }
         recorder = Recorder()
         current.removeAll(keepingCapacity: true)
         followsPlan = !plan.isEmpty && block != nil
@@ -116,6 +116,9 @@ final class Arena: @unchecked Sendable {
         precondition(active, "Arena.end outside a step")
         active = false
         recorder.endPhase()
+        if ProcessInfo.processInfo.environment["ARENA_DEBUG"] != nil {
+            FileHandle.standardError.write("arena end: follows \(followsPlan) count \(current.count) plan \(plan.count) bytes \(block?.bytes ?? 0)\n".data(using: .utf8)!)
+        }
         if followsPlan && current.count == plan.count {
             plannedSteps += 1
             return
