@@ -7,5 +7,5 @@ int omp_get_thread_num(void);
 int omp_get_num_threads(void);
 /* GCC's ABI for `#pragma omp parallel num_threads(n)`: runs fn(data) on n threads and waits. */
 void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
-/* glibc's mallopt, used once to make large allocations return to the kernel when freed (Compute, training). */
+/* glibc's malloc_trim (the matmul peak probe gives its buffers back before the model runs). */
 #include <malloc.h>

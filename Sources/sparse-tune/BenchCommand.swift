@@ -60,10 +60,7 @@ struct BenchCommand: ParsableCommand {
         // Training: forward + input gradients (≈ one more forward), + weight gradients when the backbone trains.
         let gflops = train ? forwardGFLOPs * (vit.tuning.trainsBackbone ? 3 : 2) : forwardGFLOPs
         let optimizer = train ? try AdamW(parameters: vit.trainable, lr: 1e-3) : nil
-        if train {  // as the trainer does
-            vit.prepackWeights = false
-            Compute.returnFreedMemoryToSystem()
-        }
+        if train { vit.prepackWeights = false }  // as the trainer does
         if !json {
             print("\(model.arch ?? "custom ViT") \(vit.tuning.method.rawValue) \(train ? "training steps" : "inference") at \(vit.config.imageSize)px, \(Compute.threads) thread\(Compute.threads == 1 ? "" : "s"), \(vit.precision.rawValue); " +
                   String(format: "%.2f GFLOPs/image (fvcore: 1 MAC = 1 FLOP)", gflops))

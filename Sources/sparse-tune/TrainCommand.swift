@@ -38,6 +38,9 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("keep-rate-warmup"), help: "Epochs of EViT's keep-rate warm-up (κ from 1 to its target).") var keepRateWarmup: Int?
     @Option(name: .customLong("eval-every"), help: "Evaluate every N epochs (and after the last).") var evalEvery: Int?
     @Flag(name: .customLong("no-eval"), help: "Do not evaluate.") var noEval = false
+    @Flag(name: .customLong("no-feature-cache"),
+          help: "Run the frozen backbone every step even when only the head trains (by default its features are computed once).")
+    var noFeatureCache = false
     @Flag(help: "Continue from <output>.resume.safetensors exactly where it stopped.") var resume = false
     @Option(name: .customLong("stop-after"), help: "Stop after this epoch (a time-sliced run; continue later with --resume).")
     var stopAfter: Int?
@@ -62,6 +65,7 @@ struct TrainCommand: ParsableCommand {
         if let mixupProb { o.mixupProb = mixupProb }
         if augment { o.augment = true }
         if noAugment { o.augment = false }
+        if noFeatureCache { o.cacheFeatures = false }
         o.clipGrad = clipGrad ?? o.clipGrad
         if let accumulation { o.accumulation = accumulation }
         o.ema = ema ?? o.ema

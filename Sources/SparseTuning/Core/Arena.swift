@@ -116,9 +116,6 @@ final class Arena: @unchecked Sendable {
         precondition(active, "Arena.end outside a step")
         active = false
         recorder.endPhase()
-        if ProcessInfo.processInfo.environment["ARENA_DEBUG"] != nil {
-            FileHandle.standardError.write("arena end: follows \(followsPlan) count \(current.count) plan \(plan.count) bytes \(block?.bytes ?? 0)\n".data(using: .utf8)!)
-        }
         if followsPlan && current.count == plan.count {
             plannedSteps += 1
             return

@@ -12,14 +12,6 @@ public enum Compute {
     /// Number of logical CPUs available.
     public static var defaultThreads: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
-    /// Makes large buffers come straight from the kernel (mmap) and go back to it when freed, so that resident
-    /// memory tracks what is alive: glibc's adaptive threshold would otherwise keep hundreds of MB of freed
-    /// activations in its heap during training. Costs page faults on every fresh buffer, so inference leaves it
-    /// off; the trainer turns it on. Irreversible for the process.
-    public static func returnFreedMemoryToSystem() {
-        _ = mallopt(M_MMAP_THRESHOLD, 1 << 20)
-    }
-
     /// Threads used by oneDNN and by the Swift kernels. Set before running a model.
     public static var threads: Int {
         get { _threads }

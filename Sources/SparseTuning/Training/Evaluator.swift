@@ -26,23 +26,47 @@ public enum Evaluator {
                                      normalization: normalization, workers: workers, skipBadImages: skipBadImages)
         let it = loader.epoch(0)
         defer { it.cancel() }
+        var result = try score(classes: classes) {
+            guard let batch = try it.next() else { return nil }
+            return (try model.forward(batch.images), batch.labels)
+        } progress: { progress?($0, source.count) }
+        result.skipped = it.skippedCount
+        return result
+    }
+
+    /// Scores the model on cached head inputs (every loaded sample, in order): the same figures as
+    /// ``evaluate(_:source:batchSize:augmentation:normalization:workers:skipBadImages:progress:)`` on the images.
+    public static func evaluate(_ model: TunedViT, cache: FeatureCache, batchSize: Int = 64) throws -> EvaluationResult {
+        let classes = model.config.classes
+        guard classes > 0 else { throw SparseTuningError("cannot evaluate a model without a head (--classes 0)") }
+        var batches = cache.batches(order: Array(cache.loaded.indices), batchSize: batchSize, dropLast: false).makeIterator()
+        var result = try score(classes: classes) {
+            guard let batch = batches.next() else { return nil }
+            return (try model.classify(headInputs: batch.features), batch.labels)
+        }
+        result.skipped = cache.skipped.count
+        return result
+    }
+
+    /// Top-1/top-5, mean loss and confusion over the (logits, labels) batches `next` yields until nil.
+    static func score(classes: Int, next: () throws -> (logits: Tensor, labels: [Int])?,
+                      progress: ((Int) -> Void)? = nil) throws -> EvaluationResult {
         var confusion = try ConfusionMatrix(classes: classes)
         var n = 0, top1 = 0, top5 = 0
         var lossSum = 0.0
         let start = DispatchTime.now().uptimeNanoseconds
-        while let batch = try it.next() {
-            let logits = try model.forward(batch.images)
-            let c = try Accuracy.topKCorrect(logits: logits, labels: batch.labels, ks: [1, min(5, classes)])
+        while let (logits, labels) = try next() {
+            let c = try Accuracy.topKCorrect(logits: logits, labels: labels, ks: [1, min(5, classes)])
             top1 += c[0]
             top5 += c[1]
-            lossSum += Double(try CrossEntropy.loss(logits: logits, targets: .hard(batch.labels))) * Double(batch.count)
-            try confusion.add(logits: logits, labels: batch.labels)
-            n += batch.count
-            progress?(n, source.count)
+            lossSum += Double(try CrossEntropy.loss(logits: logits, targets: .hard(labels))) * Double(labels.count)
+            try confusion.add(logits: logits, labels: labels)
+            n += labels.count
+            progress?(n)
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return EvaluationResult(samples: n, top1: n > 0 ? Double(top1) / Double(n) : 0, top5: n > 0 ? Double(top5) / Double(n) : 0,
                                 loss: n > 0 ? lossSum / Double(n) : 0, confusion: confusion,
-                                imagesPerSecond: seconds > 0 ? Double(n) / seconds : 0, skipped: it.skippedCount)
+                                imagesPerSecond: seconds > 0 ? Double(n) / seconds : 0, skipped: 0)
     }
 }

@@ -31,6 +31,9 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     public var skipBadImages = false
     /// Evaluate every this many epochs (and after the last).
     public var evalEvery = 1
+    /// When only the head trains and the pipeline is deterministic (no augmentation, mixup, drop-path or keep-rate
+    /// warm-up), compute the backbone's features once and train the head on them (same results, far faster).
+    public var cacheFeatures = true
 
     public init() {}
 
@@ -164,7 +167,7 @@ public final class Trainer {
             let state = try TrainingCheckpoint.loadResume(from: TrainingCheckpoint.resumePath(forTask: output), optimizer: optimizer,
                                                           ema: ema, buffers: buffers, expectedConfigJSON: resumeJSON,
                                                           ignoringConfigKeys: ["training.workers", "training.evalEvery",
-                                                                               "training.skipBadImages"])
+                                                                               "training.skipBadImages", "training.cacheFeatures"])
             guard state.progress.epoch <= options.epochs else {
                 throw SparseTuningError("\(state.path) has already trained \(state.progress.epoch) epochs, more than --epochs \(options.epochs)")
             }
@@ -174,6 +177,23 @@ public final class Trainer {
             bestEpoch = state.progress.bestEpoch
             model.parametersUpdated()
             progress?.message("resumed from \(state.path) after epoch \(startEpoch) (step \(step))")
+        }
+        // Frozen features: computed once when nothing below the head trains and the input pipeline is deterministic.
+        let cached = options.cacheFeatures && model.trainsHeadOnly && !options.augment && mixer == nil
+            && model.tuning.dropPath == 0 && keepSchedule == nil
+        var trainCache: FeatureCache?, evalCache: FeatureCache?
+        if cached {
+            progress?.message("only the head trains: computing the frozen features of \(train.count) training images once")
+            trainCache = try FeatureCache(model: model, source: train, batchSize: options.batchSize, augmentation: loader.augmentation,
+                                          normalization: normalization, workers: options.workers, skipBadImages: options.skipBadImages)
+            if let eval {
+                if let bad = eval.labels.first(where: { $0 < 0 || $0 >= model.config.classes }) {
+                    throw SparseTuningError("the evaluation data has label \(bad) but the model has \(model.config.classes) classes")
+                }
+                evalCache = try FeatureCache(model: model, source: eval, batchSize: options.batchSize,
+                                             augmentation: .eval(size: size, mode: evalResize), normalization: normalization,
+                                             workers: options.workers, skipBadImages: options.skipBadImages)
+            }
         }
         let metrics = try metricsPath.map {
             try MetricsLog(path: $0, mode: startEpoch > 0 ? .append(keepingThroughStep: step) : .create)
@@ -185,29 +205,43 @@ public final class Trainer {
         var evaluation: EvaluationResult?
         for epoch in startEpoch..<min(options.epochs, stopAfter ?? options.epochs) {
             progress?.beginEpoch(epoch)
-            let it = loader.epoch(epoch)
-            defer { it.cancel() }
+            let it = trainCache == nil ? loader.epoch(epoch) : nil
+            defer { it?.cancel() }
+            var cachedBatches = trainCache?.batches(order: loader.order(epoch: epoch), batchSize: options.batchSize,
+                                                    dropLast: loader.dropLast).makeIterator()
             var lossSum = 0.0, seen = 0, correct = 0, micro = 0, stepInEpoch = 0, stepImages = 0
+            var number = 0
             let epochStart = DispatchTime.now().uptimeNanoseconds
-            while let batch = try it.next() {
-                var rng = loader.batchGenerator(epoch: epoch, number: batch.number)
+            while true {
+                // A batch of images, or of cached features.
+                let batch = try it?.next(), features = cachedBatches?.next()
+                guard let labels = batch?.labels ?? features?.labels else { break }
+                var rng = loader.batchGenerator(epoch: epoch, number: number)
+                number += 1
                 let keepRate = keepSchedule.map { Double($0.keepRate(atStep: step)) }
-                var targets = CrossEntropy.Targets.hard(batch.labels)
+                var targets = CrossEntropy.Targets.hard(labels)
                 var smoothing = Float(options.labelSmoothing)
-                if let mixer {
-                    targets = .soft(try mixer.apply(images: batch.images, labels: batch.labels, using: &rng).targets)
+                if let mixer, let batch {
+                    targets = .soft(try mixer.apply(images: batch.images, labels: labels, using: &rng).targets)
                     smoothing = 0  // already in the mixed targets
                 }
-                let (loss, logits) = try model.forwardBackward(batch.images, training: true, keepRate: keepRate, rng: &rng) {
-                    try CrossEntropy.forwardBackward(logits: $0, targets: targets, labelSmoothing: smoothing)
+                let loss: Float, logits: Tensor
+                let lossFunction = { (logits: Tensor) in
+                    try CrossEntropy.forwardBackward(logits: logits, targets: targets, labelSmoothing: smoothing)
+                }
+                if let features {
+                    (loss, logits) = try model.headForwardBackward(features.features, training: true, loss: lossFunction)
+                } else {
+                    (loss, logits) = try model.forwardBackward(batch!.images, training: true, keepRate: keepRate, rng: &rng,
+                                                              loss: lossFunction)
                 }
                 guard loss.isFinite else {
                     throw SparseTuningError("training diverged: the loss is \(loss) at epoch \(epoch + 1), step \(step + 1); lower --lr")
                 }
-                correct += try Accuracy.correct(logits: logits, labels: batch.labels)
-                lossSum += Double(loss) * Double(batch.count)
-                seen += batch.count
-                stepImages += batch.count
+                correct += try Accuracy.correct(logits: logits, labels: labels)
+                lossSum += Double(loss) * Double(labels.count)
+                seen += labels.count
+                stepImages += labels.count
                 micro += 1
                 if micro == options.accumulation {
                     if options.accumulation > 1 { scaleGradients(model.trainable, by: 1 / Float(options.accumulation)) }
@@ -234,10 +268,13 @@ public final class Trainer {
                                        time: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
             var summary = String(format: "epoch %d/%d: loss %.4f, train acc %.2f%%", epoch + 1, options.epochs, lastLoss, 100 * lastTrainAcc)
             if let eval, (epoch + 1) % options.evalEvery == 0 || epoch + 1 == options.epochs {
-                let run = { try Evaluator.evaluate(self.model, source: eval, batchSize: self.options.batchSize,
-                                                   augmentation: .eval(size: size, mode: self.evalResize),
-                                                   normalization: self.normalization, workers: self.options.workers,
-                                                   skipBadImages: self.options.skipBadImages) }
+                let run = {
+                    if let evalCache { return try Evaluator.evaluate(self.model, cache: evalCache, batchSize: self.options.batchSize) }
+                    return try Evaluator.evaluate(self.model, source: eval, batchSize: self.options.batchSize,
+                                                  augmentation: .eval(size: size, mode: self.evalResize),
+                                                  normalization: self.normalization, workers: self.options.workers,
+                                                  skipBadImages: self.options.skipBadImages)
+                }
                 let result: EvaluationResult
                 if let ema {
                     ema.swapIn(); model.parametersUpdated()

@@ -53,13 +53,12 @@ extension TunedViT {
         let cfg = config, c = cfg.dim, heads = cfg.heads, depth = cfg.depth
         let b = dLogits.shape[0]
         // Head, BatchNorm, fc_norm, pooling, final norm.
+        let stop = firstTrainableBlock
+        guard stop < depth else { return headBackward(dLogits, tape: tape, arena: arena) }  // only the head trains
         var dFeatures = dLogits  // (B, C) once through the head
         if let head = backbone.head {
-            let prefix = bnHead != nil ? "head.1" : "head"
-            dFeatures = linearBackward(head, name: prefix, dy: dLogits, x: tape.features, rows: b, grads: grads, arena: arena)
+            dFeatures = linearBackward(head, name: headName, dy: dLogits, x: tape.features, rows: b, grads: grads, arena: arena)
         }
-        let stop = firstTrainableBlock
-        guard stop < depth else { return }  // only the head trains
         var dPooled = dFeatures  // (B, C)
         if let bnHead {
             dPooled = arena.tensor([b, c])
@@ -207,6 +206,17 @@ extension TunedViT {
             embeddingBackward(dX, images: tape.images, grads: grads, arena: arena)
         }
     }
+
+    /// The classifier's weight gradients alone (nothing below the head trains).
+    func headBackward(_ dLogits: Tensor, tape: ModelTape, arena: Arena) {
+        guard let head = backbone.head, let w = trainable.first(where: { $0.name == "\(headName).weight" }) else { return }
+        let b = dLogits.shape[0]
+        head.backwardWeights(dLogits.data, tape.features.data, rows: b, dWeight: w.grad.data,
+                             dBias: trainable.first { $0.name == "\(headName).bias" }?.grad.data)
+    }
+
+    /// The classifier's name prefix: `head.1` after the BatchNorm head, else `head`.
+    private var headName: String { bnHead != nil ? "head.1" : "head" }
 
     /// `d` with each sample's rows scaled by its drop-path factor.
     private func scaledPerSample(_ d: Tensor, _ mask: [Float], arena: Arena) -> Tensor {

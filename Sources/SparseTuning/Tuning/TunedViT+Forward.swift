@@ -37,14 +37,6 @@ extension TunedViT {
         }
     }
 
-    /// Pooled pre-head features (B, C) — the final-normed class token (or token mean) — in inference mode.
-    public func features(_ images: Tensor) throws -> Tensor {
-        let (b, h, w) = try backbone.checkInput(images)
-        return try arenas.with(arenaKey(batch: b, height: h, width: w, keepRate: tuning.keepRate, training: false) + "f") { arena in
-            try run(images, arena: arena, keepRate: tuning.keepRate, training: false, tape: nil, rng: nil, stopBeforeHead: true).logits
-        }
-    }
-
     /// What fixes the sequence of allocations of a step.
     func arenaKey(batch: Int, height: Int, width: Int, keepRate: Double, training: Bool) -> String {
         "\(batch)x\(height)x\(width) κ\(keepRate) \(training ? "train" : "infer")"
@@ -54,7 +46,8 @@ extension TunedViT {
 
     /// The forward pass. With a `tape`, saves what `backward` needs for blocks ≥ ``firstTrainableBlock``;
     /// `training` selects batch statistics for the BatchNorm head and enables drop-path (drawn from `rng`).
-    /// With `stopBeforeHead`, returns the pooled features (B, C) (after fc_norm and BatchNorm) instead of logits.
+    /// With `stopBeforeHead`, returns the head's input (B, C) — pooled, final-normed, before the BatchNorm head —
+    /// instead of logits.
     func run(_ images: Tensor, arena: Arena, keepRate: Double, training: Bool, tape: ModelTape?,
              rng: UnsafeMutablePointer<SeededGenerator>?, stopBeforeHead: Bool = false,
              collect: Set<Int> = []) throws -> ForwardResult {
@@ -208,7 +201,8 @@ extension TunedViT {
         return ForwardResult(logits: logits, reductions: reductions, tokenCounts: counts, blockOutputs: outputs)
     }
 
-    /// Final norm, pooling, optional BatchNorm, head. The result is a heap tensor (it outlives the step).
+    /// Final norm and pooling, then (unless `stopBeforeHead`) the head part. The result is a heap tensor (it
+    /// outlives the step).
     private func headForward(_ x: Tensor, training: Bool, tape: ModelTape?, arena: Arena, stopBeforeHead: Bool) throws -> Tensor {
         let b = x.shape[0], n = x.shape[1], c = config.dim
         var normed = x  // (B, N, C) final norm over all tokens, unless it is timm's fc_norm after pooling
@@ -219,25 +213,33 @@ extension TunedViT {
         }
         let pooled = arena.tensor([b, c])  // (B, C)
         backbone.pool(normed, from: poolStart, into: pooled)
-        var features = pooled  // (B, C) the head's input
         var pooledMean: Tensor?, pooledRstd: Tensor?, pooledIn: Tensor?
         if backbone.normAfterPooling {
             pooledIn = arena.copy(pooled)
             pooledMean = arena.tensor([b]); pooledRstd = arena.tensor([b])
             backbone.norm.forward(pooled.data, rows: b, into: pooled.data, mean: pooledMean!.data, rstd: pooledRstd!.data)
         }
+        if let tape {
+            tape.xFinal = x; tape.meanF = meanF; tape.rstdF = rstdF
+            tape.pooledIn = pooledIn; tape.pooledMean = pooledMean; tape.pooledRstd = pooledRstd
+        }
+        if stopBeforeHead { return pooled.copy() }
+        return classify(pooled, training: training, tape: tape, arena: arena)
+    }
+
+    /// The head part on the pooled features (B, C): optional BatchNorm, then the classifier (heap logits (B, K), or
+    /// the features when the model has no head). Shared with training on cached features.
+    func classify(_ pooled: Tensor, training: Bool, tape: ModelTape?, arena: Arena) -> Tensor {
+        let b = pooled.shape[0], c = config.dim
+        var features = pooled  // (B, C) the classifier's input
         var bnInv: [Float] = []
         if let bnHead {
             let y = arena.tensor([b, c])  // (B, C)
             bnInv = bnHead.forward(pooled.data, batch: b, into: y.data, training: training)
             features = y
         }
-        if let tape {
-            tape.xFinal = x; tape.meanF = meanF; tape.rstdF = rstdF
-            tape.pooledIn = pooledIn; tape.pooledMean = pooledMean; tape.pooledRstd = pooledRstd
-            tape.features = features; tape.bnInv = bnInv; tape.training = training
-        }
-        guard let head = backbone.head, !stopBeforeHead else { return features.copy() }
+        if let tape { tape.features = features; tape.bnInv = bnInv; tape.training = training }
+        guard let head = backbone.head else { return features.copy() }
         let logits = Tensor(uninitialized: [b, config.classes])  // (B, K)
         head.forward(features.data, rows: b, into: logits.data, arena: arena)
         return logits
