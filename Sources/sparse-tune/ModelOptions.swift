@@ -100,6 +100,7 @@ struct ModelOptions: ParsableArguments {
         guard let p = Precision(rawValue: precision) else {
             throw SparseTuningError("--precision '\(precision)' is not valid; expected fp32 or bf16")
         }
+        do { try p.checkSupported() } catch let e as SparseTuningError { throw SparseTuningError("--precision bf16: \(e.message)") }
         return p
     }
 

@@ -11,6 +11,15 @@ public enum Precision: String, Sendable, CaseIterable, Codable {
     case bf16
 }
 
+extension Precision {
+    /// Throws when this CPU cannot run the precision (bf16 needs AVX512-BF16 or AMX).
+    public func checkSupported() throws {
+        if self == .bf16 && !DNNL.supportsBF16 {
+            throw SparseTuningError("bf16 precision needs a CPU with AVX512-BF16 or AMX, and oneDNN found none on this one; use fp32")
+        }
+    }
+}
+
 enum BF16 {
     /// `dst[i] = bf16(src[i])` for `count` floats, rounding to nearest even (NaN stays NaN). Lock-free.
     static func convert(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, count: Int) {

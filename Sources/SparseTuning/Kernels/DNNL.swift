@@ -16,7 +16,21 @@ final class DNNL: @unchecked Sendable {
         stream = s!
     }
 
-    /// oneDNN failures here are programming errors (shapes are validated before any call), so they stop the process.
+    /// Whether this CPU runs bf16 matrix products (AVX512-BF16 or AMX): asked once by creating a small bf16 matmul.
+    static let supportsBF16: Bool = {
+        var a = descriptor(dims: [16, 32], strides: [32, 1], type: dnnl_bf16)
+        var b = descriptor(dims: [32, 16], strides: [16, 1], type: dnnl_bf16)
+        var c = descriptor(dims: [16, 16], strides: [16, 1])
+        var desc = dnnl_matmul_desc_t()
+        guard dnnl_matmul_desc_init(&desc, &a, &b, nil, &c) == dnnl_success else { return false }
+        var pd: dnnl_primitive_desc_t?
+        let status = withUnsafePointer(to: &desc) { dnnl_primitive_desc_create(&pd, $0, nil, shared.engine, nil) }
+        if pd != nil { dnnl_primitive_desc_destroy(pd) }
+        return status == dnnl_success
+    }()
+
+    /// oneDNN failures here are programming errors (shapes are validated before any call, and bf16 support is
+    /// checked when the precision is chosen), so they stop the process with oneDNN's status.
     static func check(_ status: dnnl_status_t, _ what: String) {
         precondition(status == dnnl_success, "oneDNN \(what) failed with status \(status.rawValue)")
     }

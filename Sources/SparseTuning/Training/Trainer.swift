@@ -77,6 +77,8 @@ public struct TrainingSummary: Sendable {
     public var imagesPerSecond: Double
     public var seconds: Double
     public var peakRSSMB: Double
+    /// Whether the head trained on frozen features computed once (``TrainingOptions/cacheFeatures``).
+    public var featuresCached = false
 }
 
 /// Trains a ``TunedViT`` on an image source.
@@ -304,6 +306,6 @@ public final class Trainer {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         return TrainingSummary(epochs: options.epochs, steps: step, finalLoss: lastLoss, trainAccuracy: lastTrainAcc,
                                evaluation: evaluation, imagesPerSecond: Double(images) / max(seconds, 1e-9), seconds: seconds,
-                               peakRSSMB: Benchmark.peakResidentMB())
+                               peakRSSMB: Benchmark.peakResidentMB(), featuresCached: cached)
     }
 }
