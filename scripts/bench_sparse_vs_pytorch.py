@@ -406,7 +406,7 @@ def build_models(args) -> list:
     return models
 
 
-def run_model(args, model: dict, binary: str | None) -> dict:
+def run_model(args, model: dict, binary: str | None, flops_binary: str | None) -> dict:
     ts = ",".join(map(str, model["ts_layers"]))
     extra = args.ours_extra.split()
     mf = model_flags(model)
@@ -416,9 +416,9 @@ def run_model(args, model: dict, binary: str | None) -> dict:
            "torch_precisions": args.torch_precisions, "peak": None, "inference": [], "train": None}
     # FLOPs per image (the same work on both sides): the sparse model, and the plain one for timm dense.
     gf_sparse = gf_dense = None
-    if binary:
-        gf_sparse = our_flops(binary, common + ["--method", "sparse-tuning"] + sparse_flags(args, model))
-        gf_dense = our_flops(binary, common)
+    if flops_binary:  # `sparse-tune flops` is instant; used even with --skip-ours
+        gf_sparse = our_flops(flops_binary, common + ["--method", "sparse-tuning"] + sparse_flags(args, model))
+        gf_dense = our_flops(flops_binary, common)
     doc["gflops_forward_sparse"], doc["gflops_forward_dense"] = gf_sparse, gf_dense
     peaks = {"fp32": args.peak_fp32, "bf16": args.peak_bf16}
 
@@ -518,16 +518,14 @@ def print_model(args, doc: dict) -> None:
           f"peak MB")
     if doc["inference"]:
         print("inference (ms per batch)")
-        for r in doc["inference"]:
+        for b in dict.fromkeys(r["batch"] for r in doc["inference"]):
             rows = []
-            if r.get("ours"):
-                rows.append(("ours", r["precision"], r["ours"]))
-            if r.get("torch_dense"):
-                rows.append(("torch dense", r["precision"], r["torch_dense"]))
-            if r.get("torch_sparse"):
-                rows.append(("torch sparse", r["precision"], r["torch_sparse"]))
+            for r in (x for x in doc["inference"] if x["batch"] == b):
+                for key, side in (("ours", "ours"), ("torch_dense", "torch dense"), ("torch_sparse", "torch sparse")):
+                    if r.get(key):
+                        rows.append((side, r["precision"], r[key]))
             if rows:
-                print(f" batch {r['batch']}")
+                print(f" batch {b}")
                 print_rows(rows)
         for r in doc["inference"]:
             o = r.get("ours", {})
@@ -611,8 +609,9 @@ def main() -> int:
         child(json.loads(sys.argv[2]))
         return 0
     ncores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    epilog = next(b for b in __doc__.split("\n\n") if b.startswith("Issue targets"))
     ap = argparse.ArgumentParser(description="Sparse-Tuning: sparse-tune bench vs PyTorch eager (fp32 / bf16).",
-                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=next(b for b in __doc__.split("\n\n") if b.startswith("Issue targets")))
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=epilog)
     ap.add_argument("--scenario", choices=sorted(SCENARIOS),
                     help="the issue's measurements: a (ViT-B/16 b32 fp32+bf16), b (small ViT b64), c (ViT-L/H b16); "
                          "sets the flags not given and prints the targets")
@@ -645,7 +644,7 @@ def main() -> int:
     ap.add_argument("--train-min-time", type=float, default=3.0, help="timed training seconds at least (both)")
     ap.add_argument("--train-max-steps", type=int, default=1000, help="torch: at most this many timed steps")
     ap.add_argument("--quick", action="store_true",
-                    help="brief: warm-up 1, 2 timed inference runs, 1+2 training steps, no minimum time")
+                    help="brief: 2 warm-up + 2 timed runs / steps, no minimum time (smoke tests)")
     ap.add_argument("--ours-extra", default="", help="extra arguments for all of our bench commands")
     ap.add_argument("--skip-ours", action="store_true")
     ap.add_argument("--skip-torch", action="store_true")
@@ -654,15 +653,17 @@ def main() -> int:
     ap.add_argument("--skip-train", action="store_true")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    model_keys = ("arch", "dim", "depth", "heads", "mlp", "patch", "image_size")
+    user_model = any(getattr(args, k) is not None for k in model_keys)
     for k, v in SCENARIOS.get(args.scenario, {}).items():
-        if getattr(args, k) is None:
+        if getattr(args, k) is None and not (user_model and k in model_keys):  # a given model replaces the scenario's
             setattr(args, k, v)
     for k, v in DEFAULTS.items():
         if getattr(args, k) is None:
             setattr(args, k, v)
     if args.quick:
-        args.warmup, args.min_time, args.min_iters, args.max_iters = 1, 0.0, 2, 2
-        args.train_warmup, args.train_steps, args.train_min_time = 1, 2, 0.0
+        args.warmup, args.min_time, args.min_iters, args.max_iters = 2, 0.0, 2, 2
+        args.train_warmup, args.train_steps, args.train_min_time = 2, 2, 0.0
     args.precisions = parse_precisions(args.precision, "--precision")
     args.torch_precisions = parse_precisions(args.torch_precision or args.precision, "--torch-precision")
     args.batches = [int(b) for b in args.batch.split(",") if b.strip()]
@@ -678,7 +679,7 @@ def main() -> int:
         if binary is None:
             print(f"note: our binary {args.binary!r} is not there; build it with `swift build -c release` or pass "
                   f"--binary. Showing PyTorch only.", file=sys.stderr)
-    docs = [run_model(args, m, binary) for m in models]
+    docs = [run_model(args, m, binary, binary or find_binary(args.binary)) for m in models]
     load_end = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     summary = targets(args, docs)
     if args.json:

@@ -4,6 +4,9 @@
 // which it is born and dies, then places them so that tensors alive in a common phase never share bytes. Design
 // and rules: docs/ENGINE.md.
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One step's memory: hands out tensors (`tensor(_:)`, `zeros(_:)`) whose storage is planned.
 ///
@@ -21,14 +24,27 @@ final class Arena: @unchecked Sendable {
     }
 
     /// The memory the plan places tensors in. Tensors retain it, so a tensor kept past its step keeps its bytes.
+    /// Large blocks are mapped from the kernel and unmapped when freed, so the planning step's one-off buffers
+    /// do not stay in malloc's heap (resident) once the plan's block replaces them.
     final class Block: @unchecked Sendable {
         let base: UnsafeMutableRawPointer
         let bytes: Int
+        private let mapped: Bool
+        /// Blocks from this size on are mapped directly.
+        static let mapThreshold = 256 << 10
+
         init(bytes: Int) {
             self.bytes = bytes
-            base = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 64), alignment: 64)
+            if bytes >= Self.mapThreshold,
+               let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED {
+                base = p
+                mapped = true
+            } else {
+                base = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 64), alignment: 64)
+                mapped = false
+            }
         }
-        deinit { base.deallocate() }
+        deinit { if mapped { munmap(base, bytes) } else { base.deallocate() } }
     }
 
     /// Records deaths for the step in progress, and keeps the bytes of tensors released in the current phase until
