@@ -55,13 +55,22 @@ struct Fixture {
     func int(_ key: String) -> Int { Int(meta(key))! }
 }
 
-/// Runs the built `sparse-tune` with `args`; returns (exit code, stdout, stderr), or skips when it is not built.
+/// Why a CLI test could not run: the `sparse-tune` binary is in none of the places looked at.
+struct MissingBinaryError: Error, CustomStringConvertible {
+    let searched: [String]
+    var description: String {
+        "sparse-tune binary not found; looked at: \(searched.joined(separator: ", ")) (build it with `swift build --build-tests`)"
+    }
+}
+
+/// Runs the built `sparse-tune` with `args`; returns (exit code, stdout, stderr). A missing binary is a test failure
+/// (the error names every path looked at), never a skip: the CLI tests must not pass by not running.
 func runSparseTune(_ args: [String], environment: [String: String] = [:]) throws -> (Int32, String, String) {
     let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     let candidates = [Bundle.main.bundleURL.appendingPathComponent("sparse-tune").path,
                       repo.appendingPathComponent(".build/debug/sparse-tune").path]
     guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-        throw XCTSkip("sparse-tune binary not built")
+        throw MissingBinaryError(searched: candidates)
     }
     let p = Process()
     p.executableURL = URL(fileURLWithPath: path)
