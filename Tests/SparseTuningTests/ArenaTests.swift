@@ -217,6 +217,46 @@ final class ArenaTests: XCTestCase {
         }
     }
 
+    /// Every method (and bf16 products with ToMe): three training steps and three inference passes from identical
+    /// state, the first of each on heap tensors, the others from the planned arena — all bit-identical.
+    func testEveryMethodRunsFromThePlanBitForBit() throws {
+        let cfg = ViTConfig(dim: 32, depth: 4, heads: 2, mlpDim: 64, patch: 8, imageSize: 32, classes: 5)
+        let cases = TuningMethod.allCases.map { ($0, false) } + [(TuningMethod.sparseTuning, true)]
+        for (method, bf16ToMe) in cases {
+            var t = TuningConfig.defaults(for: method)
+            t.tsLayers = [1, 2]
+            t.rank = 8
+            t.prompts = 3
+            t.dropPath = 0.3
+            if t.keepRate < 1 { t.keepRate = 0.5 }
+            if bf16ToMe { t.reduction = .tome; t.tomeR = 3 }
+            t.bnHead = method == .linear
+            let name = "\(method.rawValue)\(bf16ToMe ? " (bf16, ToMe)" : "")"
+            let model = try TunedViT(backbone: VisionTransformer(config: cfg, seed: 1), tuning: t, seed: 1)
+            var rng = SeededGenerator(seed: 78)
+            for p in model.trainable { for i in 0..<p.value.count { p.value[i] += 0.1 * rng.normal() } }
+            model.parametersUpdated()
+            if bf16ToMe { model.precision = .bf16 }
+            let x = randomImages(batch: 3, seed: 4)
+            var train: [[Float]] = [], infer: [[Float]] = []
+            for _ in 0..<3 {
+                for p in model.trainable { p.zeroGrad() }
+                var r = SeededGenerator(seed: 9)
+                let (_, logits) = try model.forwardBackward(x, training: true, rng: &r) {
+                    try CrossEntropy.forwardBackward(logits: $0, labels: [0, 1, 2])
+                }
+                train.append(logits.values + model.trainable.flatMap(\.grad.values))
+            }
+            // After the training steps: those update the BatchNorm head's running statistics.
+            for _ in 0..<3 { infer.append(try model.forward(x).values) }
+            XCTAssertEqual(model.arenas.plannedSteps, 4, "\(name): training and inference steps 2 and 3 run from their plans")
+            for s in 1..<3 {
+                assertBitIdentical(train[s], train[0], "\(name): logits and gradients of training step \(s + 1) vs 1")
+                assertBitIdentical(infer[s], infer[0], "\(name): logits of inference pass \(s + 1) vs 1")
+            }
+        }
+    }
+
     /// Shared results of concurrent calls.
     final class Results: @unchecked Sendable {
         private let lock = NSLock()
