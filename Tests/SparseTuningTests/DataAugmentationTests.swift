@@ -145,14 +145,37 @@ final class DataAugmentationTests: XCTestCase {
         XCTAssertEqual(never.apply(square, seed: 1, epoch: 0, index: 3), square)
     }
 
-    func testEvalTransformsMatchThePreprocessor() {
-        let image = patternImage(width: 37, height: 23, seed: 2)
+    /// torchvision's `ToTensor` + `Normalize` written out: (3, H, W) floats (p/255 − mean)/std, channel-major.
+    private func normalized(_ image: RGBImage, _ n: Normalization) -> [Float] {
+        var out = [Float](repeating: 0, count: 3 * image.width * image.height)
+        let plane = image.width * image.height
+        for i in 0..<plane {
+            for c in 0..<3 { out[c * plane + i] = (Float(image.pixels[3 * i + c]) / 255 - n.mean[c]) / n.std[c] }
+        }
+        return out
+    }
+
+    /// The deterministic transforms against torch: timm's eval transform (Resize(⌊S/crop_pct⌋), CenterCrop(S)) and
+    /// VTAB's squash (bicubic resize to S×S), compared after normalisation with the fixtures of ImagePreprocessTests.
+    func testEvalTransformsMatchTorch() throws {
+        let src = try ImageDecoder.decode(path: ImageFixture.path("resize_source.png"))
+        let timmFixtures = try ImageFixture.all(prefix: "timm_eval_")
+        XCTAssertGreaterThanOrEqual(timmFixtures.count, 3)
+        for fixture in timmFixtures {
+            let size = try XCTUnwrap(fixture.size)[0]
+            let timm = ImageAugmentation.eval(size: size, mode: .shortSideCrop(cropPct: Float(try XCTUnwrap(fixture.cropPct))))
+            XCTAssertFalse(timm.isRandom)
+            let out = timm.apply(src, seed: 5, epoch: 3, index: 9)
+            XCTAssertEqual([out.width, out.height], [size, size])
+            let norm = try XCTUnwrap(Normalization(name: fixture.normalization ?? "imagenet"))
+            assertClose(normalized(out, norm), try fixture.floats(), atol: 1e-6, rtol: 0, "eval transform vs \(fixture.name)")
+        }
+        let squash = try XCTUnwrap(try ImageFixture.all(prefix: "squash_16_inception").first)
         let vtab = ImageAugmentation.vtab(size: 16)
         XCTAssertFalse(vtab.isRandom)
-        XCTAssertEqual(vtab.apply(image, seed: 1, epoch: 0, index: 0), image.resized(width: 16, height: 16))
-        XCTAssertEqual(vtab.apply(image, seed: 5, epoch: 3, index: 9), image.resized(width: 16, height: 16))
-        let timm = ImageAugmentation.eval(size: 16, mode: .shortSideCrop(cropPct: 0.875))
-        XCTAssertEqual(timm.apply(image, seed: 0, epoch: 0, index: 0),
-                       ImagePreprocessor(size: 16, mode: .shortSideCrop(cropPct: 0.875)).geometry(image))
+        for (seed, epoch, index) in [(UInt64(1), 0, 0), (5, 3, 9)] {
+            assertClose(normalized(vtab.apply(src, seed: seed, epoch: epoch, index: index), .inception), try squash.floats(),
+                        atol: 1e-6, rtol: 0, "VTAB squash (seed \(seed), epoch \(epoch), index \(index)) vs \(squash.name)")
+        }
     }
 }

@@ -53,7 +53,7 @@ final class DataVTABTests: XCTestCase {
         XCTAssertEqual(train.task?.name, "dtd")
         XCTAssertEqual(train.split, "train800")
         XCTAssertEqual(train.paths[1], "\(root)/dtd/images/train800/000001.jpg")
-        XCTAssertEqual(train.describe(2), train.paths[2])
+        XCTAssertEqual(train.describe(2), "\(root)/dtd/images/train800/000002.jpg")
         // Index 0 is a real JPEG; the others are PNG bytes in .jpg files (decoding goes by magic bytes).
         let jpeg = try train.image(0)
         XCTAssertEqual([jpeg.width, jpeg.height], [29, 21])

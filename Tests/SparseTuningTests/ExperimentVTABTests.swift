@@ -178,10 +178,15 @@ final class ExperimentVTABTests: XCTestCase {
         XCTAssertGreaterThan(sparse.trainableParametersWithoutHead, 0)
         var cifarConfig = config
         cifarConfig.classes = 100  // the head counts too
-        XCTAssertEqual(sparse.gflops, FLOPCounter.count(cifarConfig, tuning: sparse.tuning).gflops, accuracy: 1e-12)
-        XCTAssertEqual(linear.gflops, FLOPCounter.count(cifarConfig, tuning: linear.tuning).gflops, accuracy: 1e-12)
         XCTAssertEqual(sparse.tuning.keepRate, 0.7)
+        XCTAssertEqual(sparse.tuning.reductionBlocks(depth: 4), [1, 2, 3])
+        XCTAssertTrue(sparse.tuning.fuse)
+        XCTAssertEqual(sparse.tuning.adapter, .dense)
         XCTAssertEqual(linear.tuning.keepRate, 1)
+        // GFLOPs counted by hand (tokens 17 → 14 → 12 → 10 under κ 0.7 at blocks 1, 2, 3, Dense Adapters of rank 32).
+        let sparseFLOPs = handCountedFLOPs(cifarConfig, keepRate: 0.7, reducing: [1, 2, 3], denseRank: sparse.tuning.rank)
+        XCTAssertEqual(sparse.gflops, Double(sparseFLOPs) / 1e9, accuracy: 1e-12, "sparse-tuning GFLOPs vs the hand count")
+        XCTAssertEqual(linear.gflops, Double(handCountedFLOPs(cifarConfig)) / 1e9, accuracy: 1e-12, "linear GFLOPs vs the hand count")
 
         // results.csv: header, one row per run, methods in table order (linear before sparse-tuning).
         let csv = try String(contentsOfFile: "\(dir)/out/results.csv", encoding: .utf8).split(separator: "\n").map(String.init)

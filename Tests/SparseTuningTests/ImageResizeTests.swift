@@ -52,7 +52,8 @@ final class ImageResizeTests: XCTestCase {
         let src = try source()  // 37 × 29
         let landscape = src.resizedShorterSide(to: 27)
         XCTAssertEqual([landscape.width, landscape.height], [34, 27])
-        XCTAssertEqual(landscape, src.resized(width: 34, height: 27))
+        // Its pixels against torchvision: Fixtures timm_eval_24 (Resize(27) of this source, then CenterCrop(24)),
+        // in ImagePreprocessTests and DataAugmentationTests.
         let portrait = src.resized(width: 29, height: 37).resizedShorterSide(to: 20)
         XCTAssertEqual([portrait.width, portrait.height], [20, 25])
     }

@@ -55,13 +55,22 @@ struct Fixture {
     func int(_ key: String) -> Int { Int(meta(key))! }
 }
 
-/// Runs the built `sparse-tune` with `args`; returns (exit code, stdout, stderr), or skips when it is not built.
+/// Why a CLI test could not run: the `sparse-tune` binary is in none of the places looked at.
+struct MissingBinaryError: Error, CustomStringConvertible {
+    let searched: [String]
+    var description: String {
+        "sparse-tune binary not found; looked at: \(searched.joined(separator: ", ")) (build it with `swift build --build-tests`)"
+    }
+}
+
+/// Runs the built `sparse-tune` with `args`; returns (exit code, stdout, stderr). A missing binary is a test failure
+/// (the error names every path looked at), never a skip: the CLI tests must not pass by not running.
 func runSparseTune(_ args: [String], environment: [String: String] = [:]) throws -> (Int32, String, String) {
     let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     let candidates = [Bundle.main.bundleURL.appendingPathComponent("sparse-tune").path,
                       repo.appendingPathComponent(".build/debug/sparse-tune").path]
     guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-        throw XCTSkip("sparse-tune binary not built")
+        throw MissingBinaryError(searched: candidates)
     }
     let p = Process()
     p.executableURL = URL(fileURLWithPath: path)
@@ -85,4 +94,51 @@ func assertCLIError(_ args: [String], mentions: String, file: StaticString = #fi
     XCTAssertTrue(err.hasPrefix("error: "), "stderr: \(err)", file: file, line: line)
     XCTAssertTrue(err.contains(mentions), "stderr should mention \(mentions): \(err)", file: file, line: line)
     XCTAssertEqual(err.split(separator: "\n").count, 1, "one line: \(err)", file: file, line: line)
+}
+
+/// A small random ViT (32×32 images, patch 8: 17 tokens) adapted by sparse-tuning — Dense Adapters of rank 8 and
+/// EViT with keep rate `keepRate` at `tsLayers` — with every trainable tensor perturbed (fresh up projections are
+/// zero, which would hide the adapters). Built twice with the same arguments, it is the same model.
+func randomSparseModel(dim: Int = 32, depth: Int = 4, heads: Int = 2, mlp: Int = 64, classes: Int = 5,
+                       keepRate: Double = 0.5, tsLayers: [Int] = [1, 2], dropPath: Double = 0,
+                       seed: UInt64 = 1) throws -> TunedViT {
+    let cfg = ViTConfig(dim: dim, depth: depth, heads: heads, mlpDim: mlp, patch: 8, imageSize: 32, classes: classes)
+    var t = TuningConfig.defaults(for: .sparseTuning)
+    t.keepRate = keepRate
+    t.tsLayers = tsLayers
+    t.rank = 8
+    t.dropPath = dropPath
+    let model = try TunedViT(backbone: VisionTransformer(config: cfg, seed: seed), tuning: t, seed: seed)
+    var rng = SeededGenerator(seed: seed &+ 77)
+    for p in model.trainable { for i in 0..<p.value.count { p.value[i] += 0.1 * rng.normal() } }
+    model.parametersUpdated()
+    return model
+}
+
+/// (batch, 3, 32, 32) standard-normal images.
+func randomImages(batch: Int, size: Int = 32, seed: UInt64) -> Tensor {
+    var rng = SeededGenerator(seed: seed)
+    let x = Tensor(zeros: [batch, 3, size, size])
+    for i in 0..<x.count { x[i] = rng.normal() }
+    return x
+}
+
+/// Elements whose bit patterns differ, and the largest absolute difference.
+func bitDifferences(_ a: [Float], _ b: [Float]) -> (count: Int, maxAbs: Float) {
+    precondition(a.count == b.count, "length \(a.count) vs \(b.count)")
+    var n = 0
+    var m: Float = 0
+    for i in 0..<a.count where a[i].bitPattern != b[i].bitPattern {
+        n += 1
+        m = max(m, abs(a[i] - b[i]))
+    }
+    return (n, m)
+}
+
+/// Asserts that `a` and `b` are equal bit for bit, reporting how many elements differ and by how much.
+func assertBitIdentical(_ a: [Float], _ b: [Float], _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(a.count, b.count, "\(what): length", file: file, line: line)
+    guard a.count == b.count else { return }
+    let d = bitDifferences(a, b)
+    XCTAssertEqual(d.count, 0, "\(what): \(d.count) of \(a.count) elements differ (max abs diff \(d.maxAbs))", file: file, line: line)
 }

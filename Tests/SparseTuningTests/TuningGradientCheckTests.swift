@@ -22,18 +22,37 @@ final class TuningGradientCheckTests: XCTestCase {
         return (x, (0..<batch).map { $0 % 3 })
     }
 
+    /// Seed of the generator the checked passes draw drop-path masks from (every pass draws the same masks).
+    static let dropSeed: UInt64 = 5
+
+    /// The drop-path scales (attention and MLP branch, per sample) of every block in `checkGradients`' passes, read
+    /// from the tape of a training pass with the same model, input and generator seed.
+    func dropMasks(_ tuning: TuningConfig, batch: Int = 2) throws -> [(attn: [Float], mlp: [Float])] {
+        let model = try makeModel(tuning)
+        XCTAssertEqual(model.firstTrainableBlock, 0, "every block keeps a tape")
+        let (x, _) = input(batch: batch)
+        var rng = SeededGenerator(seed: Self.dropSeed)
+        let tape = ModelTape()
+        _ = try model.arenas.with("masks") { arena in
+            try withUnsafeMutablePointer(to: &rng) {
+                try model.run(x, arena: arena, keepRate: model.tuning.keepRate, training: true, tape: tape, rng: $0)
+            }
+        }
+        return try tape.blocks.map { try XCTUnwrap($0?.dropMasks, "a training pass with drop-path draws masks") }
+    }
+
     /// Central differences on a few entries of every trainable tensor against the analytic gradient.
     func checkGradients(_ tuning: TuningConfig, training: Bool = false, samples: Int = 4, batch: Int = 2, eps: Float = 3e-3,
                         file: StaticString = #filePath, line: UInt = #line) throws {
         let model = try makeModel(tuning)
         let (x, labels) = input(batch: batch)
-        var rng = SeededGenerator(seed: 5)
+        var rng = SeededGenerator(seed: Self.dropSeed)
         for p in model.trainable { p.zeroGrad() }
         let loss: (Tensor) throws -> (Float, Tensor) = { try CrossEntropy.forwardBackward(logits: $0, labels: labels) }
         _ = try model.forwardBackward(x, training: training, rng: &rng, loss: loss)
         let grads = model.trainable.map { $0.grad.copy() }
         func lossValue() throws -> Double {
-            var r = SeededGenerator(seed: 5)
+            var r = SeededGenerator(seed: Self.dropSeed)  // the same drop-path masks as the analytic pass
             let logits = try model.arenas.with("check") { arena in
                 try withUnsafeMutablePointer(to: &r) {
                     try model.run(x, arena: arena, keepRate: model.tuning.keepRate, training: training, tape: nil, rng: $0).logits
@@ -91,6 +110,23 @@ final class TuningGradientCheckTests: XCTestCase {
     func testEViTWithAdaptFormer() throws { try checkGradients(config(.evit) { $0.evitWithAdaptformer = true }) }
     func testToMeWithDenseAdapters() throws {
         try checkGradients(config(.sparseTuning) { $0.reduction = .tome; $0.tomeR = 3; $0.tsLayers = [0, 1, 2, 3] })
+    }
+
+    /// Drop-path in training mode: some branches of some samples dropped (scale 0), the others kept and scaled by
+    /// 1/(1 − p_l); the finite differences draw the same masks, so the gradient must match through both cases.
+    func checkDropPathGradients(_ tuning: TuningConfig, samples: Int = 4, file: StaticString = #filePath,
+                                line: UInt = #line) throws {
+        let masks = try dropMasks(tuning)
+        let all = masks.flatMap { $0.attn + $0.mlp }
+        print("drop-path masks (\(tuning.method.rawValue), rate \(tuning.dropPath)): \(masks.map { "\($0.attn)/\($0.mlp)" })")
+        XCTAssertTrue(all.contains(0), "at least one branch of one sample is dropped: \(masks)", file: file, line: line)
+        XCTAssertTrue(all.contains { $0 > 1 }, "at least one branch is kept with a scale above 1: \(masks)", file: file, line: line)
+        try checkGradients(tuning, training: true, samples: samples, file: file, line: line)
+    }
+
+    func testSparseTuningWithDropPath() throws { try checkDropPathGradients(config(.sparseTuning) { $0.dropPath = 0.6 }) }
+    func testFullFineTuningWithDropPath() throws {
+        try checkDropPathGradients(config(.full) { $0.keepRate = 0.5; $0.adapter = .none; $0.dropPath = 0.6 }, samples: 2)
     }
 
     /// bf16 products (forward and input gradients) give gradients close to fp32's, not equal to them.

@@ -215,4 +215,11 @@ final class ArenaPool: @unchecked Sendable {
         defer { lock.unlock() }
         return idle.reduce(0) { $0 + $1.arena.plannedBytes }
     }
+
+    /// Steps the idle arenas ran entirely from their plans (tests and diagnostics).
+    var plannedSteps: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return idle.reduce(0) { $0 + $1.arena.plannedSteps }
+    }
 }
