@@ -5,7 +5,7 @@ Run from anywhere:  /work/venv/bin/python scripts/make_fixtures.py [--only vit,c
 
 Needs Python >= 3.10 with torch (CPU), numpy, safetensors, pillow; timm (+ torchvision)
 for the timm cross-checks and the image fixtures (see scripts/README.md for the venv recipe,
-including the torchvision `_meta_registrations.py` workaround of SPEC §6). Everything is
+including the torchvision `_meta_registrations.py` workaround of docs/METHOD.md §6). Everything is
 seeded, and regenerating gives byte-identical files.
 
 Parts (each a module in scripts/fixtures/ with a main(); a missing module is skipped):
@@ -25,7 +25,7 @@ vit  (scripts/fixtures/vit_fixtures.py, reference maths in scripts/fixtures/torc
         antialias=True; grid 4x4 to 6x6, 3x3, 3x5, 5x7; gradient for 3x5). Config numbers
         are in __metadata__.
     model_<name>.safetensors   timm state_dict (exact timm names), random weights.
-    model_<name>.npz           the same weights in Google's ViT .npz layout (SPEC §7) plus
+    model_<name>.npz           the same weights in Google's ViT .npz layout (docs/METHOD.md §7) plus
                                pre_logits/{kernel,bias} that the loader must ignore.
     io_<name>.safetensors      x (2,3,H,W), embed.out, pos_embed.used, block.{l}.out,
                                norm.out, features (pooled, pre-head), logits; config in
@@ -44,7 +44,7 @@ vit  (scripts/fixtures/vit_fixtures.py, reference maths in scripts/fixtures/torc
                                must drop that head.
 sparse  (scripts/fixtures/sparse_fixtures.py, reference maths in scripts/fixtures/sparse_reference.py)
     -> Tests/SparseTuningTests/Fixtures/sparse/<case>.safetensors (21 cases, about 3.2 MB)
-        Sparse-Tuning and the methods of SPEC §4 on tiny ViTs: EViT sparsification (fused / not,
+        Sparse-Tuning and the methods of docs/METHOD.md §4 on tiny ViTs: EViT sparsification (fused / not,
         no-op, keep 0.5, the double-precision ceil edge 0.56*25), dense adapters (multi-step S
         maps, keep 1), released-code adapters (stage sums), BatchNorm head (train / eval), full,
         linear, adaptformer, Houlsby adapter, LoRA (qkv / q,v), VPT-deep, EViT + adaptformer, ToMe

@@ -7,7 +7,7 @@ import SparseTuning
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Fine-tune a backbone (default method: sparse-tuning, SPEC §5 VTAB-1K recipe).")
+        abstract: "Fine-tune a backbone (default method: sparse-tuning; VTAB-1K recipe, docs/METHOD.md §5).")
 
     @Option(name: .customLong("weights"), help: "Backbone checkpoint (.safetensors or Google .npz); repeat to layer files.")
     var weights: [String] = []

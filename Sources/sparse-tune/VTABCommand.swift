@@ -1,5 +1,5 @@
-// `sparse-tune vtab`: the VTAB-1K benchmark (SPEC §8) of one backbone with one or more methods, resumable, ending in
-// results.csv and the papers' table in results.md. Also holds the training and benchmark flags the experiment
+// `sparse-tune vtab`: the VTAB-1K benchmark (docs/METHOD.md §8) of one backbone with one or more methods, resumable,
+// ending in results.csv and the papers' table in results.md. Also holds the training and benchmark flags the experiment
 // commands (vtab, sweep) share.
 import ArgumentParser
 import Foundation
@@ -14,8 +14,8 @@ struct VTABCommand: ParsableCommand {
         is not rerun; an interrupted one resumes where it stopped. OUT/results.csv and OUT/results.md (the papers' \
         table: 19 tasks grouped Natural/Specialized/Structured, group means, the mean of group means as NOAH/VPT/SPT \
         and the mean of the 19 tasks as SSF, trainable parameters, GFLOPs, images/s) are rewritten after every run \
-        and cover every result in OUT. Recipes come from the task configurations (SPEC §5's VTAB-1K recipe: AdamW, \
-        lr 1e-3, weight decay 1e-4, batch 64, 100 epochs, 10 warm-up, no augmentation); flags override them. \
+        and cover every result in OUT. Recipes come from the task configurations (the VTAB-1K recipe: AdamW, lr 1e-3, \
+        weight decay 1e-4, batch 64, 100 epochs, 10 warm-up, no augmentation; docs/METHOD.md §5); flags override them. \
         --method takes a comma-separated list here; the other model flags (--keep-rate, --ts-layers, --rank, …) \
         apply to every method.
         """)

@@ -37,7 +37,7 @@ final class CheckpointGoogleViTTests: XCTestCase {
         XCTAssertNil(try GoogleViT.layout(of: headless, file: "vit.npz").headClasses)
     }
 
-    /// Each transform checked element by element against SPEC §7, independently of the Python fixture.
+    /// Each transform checked element by element against docs/METHOD.md §7, independently of the Python fixture.
     func testTransformsFollowTheSpecIndexByIndex() throws {
         let g = try googleArrays()
         let t = try GoogleViT.timmStateDict(g, file: "vit.npz")

@@ -1,4 +1,4 @@
-// The complete-dataset recipe (SPEC §5: mixup 0.8, cutmix 1.0, smoothing 0.1, random-resized-crop + flip, 20
+// The complete-dataset recipe (docs/METHOD.md §5: mixup 0.8, cutmix 1.0, smoothing 0.1, random-resized-crop + flip, 20
 // warm-up epochs of 100) end to end through the library on generated CIFAR-100 binaries and a Food-101 folder:
 // DatasetLocator recognises each layout, and one epoch of Trainer runs, evaluates and writes its task file.
 import XCTest

@@ -78,7 +78,8 @@ final class ExperimentVTABTests: XCTestCase {
             XCTAssertEqual(c.vptPrompts, task.vptPromptTokens, task.name)
             XCTAssertEqual(c.aliases, task.aliases)
             for method in TuningMethod.allCases {
-                // SPEC §5's VTAB-1K recipe: AdamW lr 1e-3, wd 1e-4, batch 64, 100 epochs, 10 warm-up, no augmentation.
+                // docs/METHOD.md §5's VTAB-1K recipe: AdamW lr 1e-3, wd 1e-4, batch 64, 100 epochs, 10 warm-up, no
+                // augmentation.
                 XCTAssertEqual(c.trainingOptions(for: method), TrainingOptions(), "\(task.name) \(method)")
                 XCTAssertEqual(c.tuning(for: method).dropPath, 0)
             }
@@ -122,7 +123,7 @@ final class ExperimentVTABTests: XCTestCase {
         bad(#"{"name": "dtd", "classes": 47, "group": "Nature", "vpt_prompts": 1}"#, "group", "Nature")
         bad("{\(head), \"vpt_prompts\": 10,}", "not valid JSON")
 
-        // A folder: the file name, the SPEC §8 table and completeness are checked.
+        // A folder: the file name, the docs/METHOD.md §8 table and completeness are checked.
         let dir = temporaryDirectory(self)
         for (name, json) in VTABEmbeddedConfigs.files { try json.write(toFile: "\(dir)/\(name).json", atomically: true, encoding: .utf8) }
         XCTAssertEqual(try VTABConfigSet.load(directory: dir).tasks.count, 19)

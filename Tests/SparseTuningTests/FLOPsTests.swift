@@ -1,4 +1,5 @@
-// FLOP counts against fvcore's numbers for timm's ViT-B/16 (SPEC §9) and the per-block formula for other shapes.
+// FLOP counts against fvcore's numbers for timm's ViT-B/16 (docs/METHOD.md §9) and the per-block formula for other
+// shapes.
 import XCTest
 @testable import SparseTuning
 

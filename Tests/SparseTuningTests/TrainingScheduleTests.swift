@@ -28,7 +28,7 @@ final class TrainingScheduleTests: XCTestCase {
     }
 
     func testCosineScheduleFormulaAtKnownPoints() throws {
-        // 10 warm-up steps from 0, then cosine over the remaining 90 to 0 (SPEC §5's VTAB recipe, per step).
+        // 10 warm-up steps from 0, then cosine over the remaining 90 to 0 (docs/METHOD.md §5's VTAB recipe, per step).
         let s = try CosineLRSchedule(baseLR: 1e-3, totalSteps: 100, warmupSteps: 10)
         XCTAssertEqual(s.lr(at: 0), 0)
         XCTAssertEqual(s.lrDouble(at: 5), 0.5e-3, accuracy: 1e-15)

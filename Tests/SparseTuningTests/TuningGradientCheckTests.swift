@@ -146,7 +146,8 @@ final class TuningGradientCheckTests: XCTestCase {
         XCTAssertGreaterThan(maxAbsDiff(bf16, fp32), 0, "the bf16 path should round")
     }
 
-    /// SPEC §3a/§3b/§4: freshly initialised adapters, LoRA and AdaptFormer leave the backbone's function unchanged.
+    /// docs/METHOD.md §3a/§3b/§4: freshly initialised adapters, LoRA and AdaptFormer leave the backbone's function
+    /// unchanged.
     func testFreshModulesComputeTheBackbone() throws {
         let cfg = ViTConfig(dim: 16, depth: 4, heads: 2, mlpDim: 24, patch: 4, imageSize: 16, classes: 3)
         let (x, _) = input()

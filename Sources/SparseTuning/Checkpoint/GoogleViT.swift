@@ -1,5 +1,5 @@
 // Google ViT checkpoints (.npz from google-research/vision_transformer, e.g. ViT-B_16.npz): names and layouts
-// mapped to timm's state_dict as SPEC §7 (and timm's `_load_weights`) describe.
+// mapped to timm's state_dict as docs/METHOD.md §7 (and timm's `_load_weights`) describe.
 
 /// The architecture of a Google ViT checkpoint, read from its array shapes.
 public struct GoogleViTLayout: Sendable, Equatable {

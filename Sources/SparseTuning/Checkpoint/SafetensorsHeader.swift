@@ -1,4 +1,5 @@
-// Parsing and validation of a safetensors header (SPEC §7): every size is checked against the file before use.
+// Parsing and validation of a safetensors header (docs/METHOD.md §7): every size is checked against the file
+// before use.
 
 /// Element types of safetensors tensors that the library reads (all are converted to fp32).
 public enum SafetensorsDType: String, Sendable, CaseIterable {

@@ -2,7 +2,7 @@
 
 /// A named trainable tensor: `value` and the gradient `grad` accumulated by backward passes (same shape).
 public final class Parameter: @unchecked Sendable {
-    /// The checkpoint name (timm / SPEC §4 naming).
+    /// The checkpoint name (timm / docs/METHOD.md §4 naming).
     public let name: String
     /// The tensor the model computes with (shared, not copied).
     public let value: Tensor

@@ -4,7 +4,7 @@ import Foundation
 
 /// The dataset layouts the library reads.
 public enum DatasetFormat: String, Sendable, CaseIterable {
-    /// A VTAB-1K task folder with `train800val200.txt`, `test.txt`, … (SPEC §8).
+    /// A VTAB-1K task folder with `train800val200.txt`, `test.txt`, … (docs/METHOD.md §8).
     case vtab
     /// `root/<class>/<image>`; with `train/`, `val/` or `test/` subfolders the split picks one.
     case folder

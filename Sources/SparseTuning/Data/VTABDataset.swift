@@ -29,7 +29,7 @@ public struct VTABTask: Sendable, Equatable {
 
 /// A split of one VTAB-1K task, read from its list file.
 ///
-/// Layout (SPEC §8): `<root>/<task>/` holds `images/<split>/NNNNNN.jpg` and the list files `train800.txt`,
+/// Layout (docs/METHOD.md §8): `<root>/<task>/` holds `images/<split>/NNNNNN.jpg` and the list files `train800.txt`,
 /// `val200.txt`, `train800val200.txt` and `test.txt`, each line `images/<split>/000123.jpg 7` — the path
 /// relative to the task folder, a space, the 0-based label. An optional `labels.txt` (or `classnames.txt`,
 /// `class_names.txt`) in the task folder gives one class name per line.

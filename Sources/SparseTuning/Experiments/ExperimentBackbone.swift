@@ -31,7 +31,7 @@ public final class ExperimentBackbone: @unchecked Sendable {
         try self.init(config: config, tensors: layered.tensors, sources: layered.sources)
     }
 
-    /// Whether `name` belongs to a head or to what a method adds to a backbone (SPEC §4 names).
+    /// Whether `name` belongs to a head or to what a method adds to a backbone (docs/METHOD.md §4 names).
     public static func isTaskTensor(_ name: String) -> Bool {
         name.hasPrefix("head.") || name.hasPrefix("vpt.") || name.contains(".adapter.") || name.contains(".adaptmlp.")
             || name.contains(".houlsby.") || name.contains(".lora_")
@@ -39,7 +39,8 @@ public final class ExperimentBackbone: @unchecked Sendable {
 
     /// A new model for a task of `classes` classes adapted by `tuning`: the backbone's weights loaded, then either
     /// `trained` (a task file's tensors: the method's modules and head, which must all be present) or, without
-    /// them, the method's modules and a new head (trunc-normal std 0.01) initialised from `seed` (SPEC §3/§4).
+    /// them, the method's modules and a new head (trunc-normal std 0.01) initialised from `seed`
+    /// (docs/METHOD.md §3/§4).
     /// - Throws: ``SparseTuningError`` when `tuning` does not fit the architecture or a tensor is missing or
     ///   mis-shaped (naming it and its file).
     public func makeModel(tuning: TuningConfig, classes: Int, seed: UInt64 = 0,

@@ -1,5 +1,5 @@
 // RecipeOverrides: a partial set of training and tuning settings (every field optional) that is layered over the
-// SPEC §5 defaults — a VTAB task's recipe, then its per-method entry, then the command line.
+// docs/METHOD.md §5 defaults — a VTAB task's recipe, then its per-method entry, then the command line.
 
 /// Settings that replace the corresponding defaults when present; absent (nil) fields leave them alone.
 ///

@@ -3,7 +3,7 @@
 
 /// How an experiment measures a model's inference throughput (images/s).
 public struct ThroughputProbe: Sendable, Equatable, Codable {
-    /// Images per forward pass (8 by default, as the development machine's figures in SPEC §6).
+    /// Images per forward pass (8 by default, as the development machine's figures in docs/METHOD.md §6).
     public var batch = 8
     /// Untimed passes first.
     public var warmup = 1

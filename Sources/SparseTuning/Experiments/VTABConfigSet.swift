@@ -1,5 +1,5 @@
 // VTABConfigSet: the 19 task configurations, from the copies embedded in the library (generated from the repo's
-// configs/vtab/*.json) or from a folder of such files, checked against SPEC §8's task table.
+// configs/vtab/*.json) or from a folder of such files, checked against docs/METHOD.md §8's task table.
 import Foundation
 
 /// The configurations of all 19 VTAB-1K tasks, keyed by canonical task name.
@@ -28,7 +28,7 @@ public struct VTABConfigSet: Sendable {
 
     /// Reads every `<task>.json` in `directory`.
     /// - Throws: ``SparseTuningError`` when the folder is missing, a file is unreadable or invalid (naming the file
-    ///   and key), a file is not named after a VTAB-1K task or disagrees with SPEC §8's table (class count,
+    ///   and key), a file is not named after a VTAB-1K task or disagrees with docs/METHOD.md §8's table (class count,
     ///   group), or a task has no file (listing the missing ones).
     public static func load(directory: String) throws -> VTABConfigSet {
         guard DatasetFiles.isDirectory(directory) else {

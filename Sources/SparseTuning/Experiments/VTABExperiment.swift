@@ -1,5 +1,5 @@
-// VTABExperiment: SPEC §8's VTAB-1K protocol, task by task and method by method — train on train800val200, test
-// top-1 on test, measure the model's cost — with every finished (task, method) kept on disk and never rerun, an
+// VTABExperiment: docs/METHOD.md §8's VTAB-1K protocol, task by task and method by method — train on train800val200,
+// test top-1 on test, measure the model's cost — with every finished (task, method) kept on disk and never rerun, an
 // interrupted one resumed from its resume state, and the result tables rewritten after each run.
 import Foundation
 
@@ -11,8 +11,8 @@ import Foundation
 /// the next invocation continue it exactly (it is deleted when the run finishes). `results.csv` and `results.md`
 /// (``VTABReport``) cover every `result.json` under the folder, including those of earlier invocations.
 ///
-/// Settings of a run, later layers winning: ``TrainingOptions/init()`` and ``TuningConfig/defaults(for:)`` (SPEC
-/// §5, §4), the task's configuration file (its VPT-deep prompt count, `recipe`, `methods.<method>`),
+/// Settings of a run, later layers winning: ``TrainingOptions/init()`` and ``TuningConfig/defaults(for:)``
+/// (docs/METHOD.md §5, §4), the task's configuration file (its VPT-deep prompt count, `recipe`, `methods.<method>`),
 /// ``overrides``, then ``adjustTuning``. Images are resized straight to the backbone's image size (bicubic, no
 /// crop) and normalised with ``normalization``; there is no augmentation unless a configuration asks for it.
 public struct VTABExperiment {
@@ -26,7 +26,7 @@ public struct VTABExperiment {
     public var configs: VTABConfigSet
     /// Methods to run, in order.
     public var methods: [TuningMethod] = [.sparseTuning]
-    /// Tasks to run (canonical names or aliases), in SPEC §8 order whatever the order given; nil = all 19.
+    /// Tasks to run (canonical names or aliases), in docs/METHOD.md §8 order whatever the order given; nil = all 19.
     public var tasks: [String]?
     /// Settings over every task's configuration (the command line's training flags).
     public var overrides = RecipeOverrides()
@@ -73,7 +73,7 @@ public struct VTABExperiment {
 
     // MARK: Planning
 
-    /// The tasks to run, in SPEC §8 order.
+    /// The tasks to run, in docs/METHOD.md §8 order.
     /// - Throws: ``SparseTuningError`` for an unknown task name (listing the valid ones) or an empty list.
     public func plannedTasks() throws -> [VTABTaskConfig] {
         guard let requested = tasks else { return VTABDataset.tasks.compactMap { configs.tasks[$0.name] } }

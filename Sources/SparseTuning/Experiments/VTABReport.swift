@@ -54,9 +54,9 @@ public struct VTABReport: Sendable {
     /// The CSV header.
     public static let csvHeader = "task,group,method,top1,top5,trainable_params,trainable_params_without_head,gflops,images_per_s"
 
-    /// `results.csv`: one row per (task, method) run, methods in table order and tasks in SPEC §8 order. Accuracies
-    /// are top-1/top-5 in percent; GFLOPs follow fvcore (1 multiply-accumulate = 1 FLOP); images/s is the measured
-    /// inference throughput (0 when not measured).
+    /// `results.csv`: one row per (task, method) run, methods in table order and tasks in docs/METHOD.md §8 order.
+    /// Accuracies are top-1/top-5 in percent; GFLOPs follow fvcore (1 multiply-accumulate = 1 FLOP); images/s is the
+    /// measured inference throughput (0 when not measured).
     public func csv() -> String {
         var lines = [Self.csvHeader]
         for summary in summaries {
@@ -70,7 +70,7 @@ public struct VTABReport: Sendable {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// SPEC §8 order for known tasks, then any others by name.
+    /// docs/METHOD.md §8 order for known tasks, then any others by name.
     static func orderedTasks(_ names: [String]) -> [String] {
         let known = VTABDataset.tasks.map(\.name).filter(names.contains)
         return known + Set(names).subtracting(known).sorted()
@@ -103,7 +103,8 @@ public struct VTABReport: Sendable {
         }
 
         var lines = ["# \(title)", "",
-                     "Top-1 accuracy (%) on `test` after training on `train800val200` (SPEC §8), ViT backbone as given.", "",
+                     "Top-1 accuracy (%) on `test` after training on `train800val200` (docs/METHOD.md §8), "
+                         + "ViT backbone as given.", "",
                      row(header), row(align), row(names)]
         var anyPartial = false
         let batches = Set(results.map(\.benchmarkBatch).filter { $0 > 0 }).sorted()

@@ -19,7 +19,7 @@ import Foundation
 /// entry applies on top of the recipe for that method only. Unknown keys are errors, so a typo never silently
 /// falls back to a default.
 public struct VTABTaskConfig: Sendable, Equatable {
-    /// Canonical task name (the folder name of SPEC §8).
+    /// Canonical task name (the folder name of docs/METHOD.md §8).
     public var name: String
     /// Number of classes.
     public var classes: Int
@@ -29,7 +29,7 @@ public struct VTABTaskConfig: Sendable, Equatable {
     public var aliases: [String]
     /// Prompt tokens per block for VPT-deep on this task.
     public var vptPrompts: Int
-    /// The task's recipe (over SPEC §5's VTAB-1K defaults).
+    /// The task's recipe (over docs/METHOD.md §5's VTAB-1K defaults).
     public var recipe: RecipeOverrides
     /// Per-method overrides (over the recipe).
     public var methods: [TuningMethod: RecipeOverrides]
@@ -51,8 +51,8 @@ public struct VTABTaskConfig: Sendable, Equatable {
         recipe.overriding(with: methods[method] ?? RecipeOverrides())
     }
 
-    /// The training options for `method`: SPEC §5's VTAB-1K recipe (``TrainingOptions/init()``), then this task's
-    /// recipe and method entry.
+    /// The training options for `method`: docs/METHOD.md §5's VTAB-1K recipe (``TrainingOptions/init()``), then this
+    /// task's recipe and method entry.
     public func trainingOptions(for method: TuningMethod) -> TrainingOptions {
         var o = TrainingOptions()
         overrides(for: method).apply(to: &o)

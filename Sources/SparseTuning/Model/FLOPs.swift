@@ -1,5 +1,5 @@
-// FLOP counting with fvcore's rules (SPEC §9): one multiply-accumulate = one "FLOP", biases free, LayerNorm 5 per
-// element, softmax/GELU/adds/gathers free. Each block is counted at its own token counts.
+// FLOP counting with fvcore's rules (docs/METHOD.md §9): one multiply-accumulate = one "FLOP", biases free, LayerNorm 5
+// per element, softmax/GELU/adds/gathers free. Each block is counted at its own token counts.
 
 /// Multiply-accumulate counts by operator kind, as fvcore reports them.
 public struct FLOPBreakdown: Sendable, Equatable {

@@ -1,4 +1,5 @@
-// ViT configuration: the presets of SPEC §1 (vit-ti16 … vit-h14), explicit dimensions, image size, pooling, classes.
+// ViT configuration: the presets of docs/METHOD.md §1 (vit-ti16 … vit-h14), explicit dimensions, image size, pooling,
+// classes.
 
 /// How the final features become one vector per image.
 public enum Pooling: String, Sendable, CaseIterable, Codable {
@@ -43,7 +44,7 @@ public struct ViTConfig: Sendable, Equatable, Codable {
     /// Preset names accepted by ``preset(_:)``.
     public static let presetNames = ["vit-ti16", "vit-s16", "vit-b16", "vit-l16", "vit-h14"]
 
-    /// The named architecture of SPEC §1, or nil for an unknown name.
+    /// The named architecture of docs/METHOD.md §1, or nil for an unknown name.
     public static func preset(_ name: String) -> ViTConfig? {
         switch name.lowercased() {
         case "vit-ti16": return ViTConfig(dim: 192, depth: 12, heads: 3, patch: 16)

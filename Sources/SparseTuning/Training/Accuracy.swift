@@ -2,8 +2,8 @@
 
 /// Top-k accuracy helpers over a (B, K) batch of logits.
 ///
-/// Ties are broken by class index, lower first (as SPEC §2 does for token scores): the rank of class y in a row
-/// is the number of classes with a larger logit plus the number with an equal logit and a lower index. A label
+/// Ties are broken by class index, lower first (as docs/METHOD.md §2 does for token scores): the rank of class y in a
+/// row is the number of classes with a larger logit plus the number with an equal logit and a lower index. A label
 /// is a top-k hit when its rank is below k. A NaN logit for the label is never a hit.
 public enum Accuracy {
     /// The arg-max class of each row (lowest index among equal maxima; NaN entries are skipped, and an all-NaN

@@ -1,4 +1,4 @@
-// The optional keep-rate (κ) warm-up of token sparsification (SPEC §2): κ = 1 at first, then a cosine from
+// The optional keep-rate (κ) warm-up of token sparsification (docs/METHOD.md §2): κ = 1 at first, then a cosine from
 // 1 down to the target, per iteration, with the formula of EViT's `adjust_keep_rate`.
 
 /// Keep rate κ per training iteration, as EViT's `adjust_keep_rate(iters, epoch, warmup_epochs=start,
@@ -11,8 +11,8 @@
 ///     otherwise:             κ = target + (1 − target) · ½ (1 + cos(π (i − S·start) / (S·epochs)))
 ///
 /// so κ falls from 1 at the first step of epoch `start` towards `target`, reaching it at the first step of
-/// epoch `start + epochs`. Computed in double precision, rounded to `Float`. SPEC §2 keeps this off by default
-/// (κ constant from the first step); ``constant(_:)`` gives that.
+/// epoch `start + epochs`. Computed in double precision, rounded to `Float`. docs/METHOD.md §2 keeps this off by
+/// default (κ constant from the first step); ``constant(_:)`` gives that.
 public struct KeepRateSchedule: Sendable, Equatable {
     /// The final keep rate (EViT's `base_keep_rate`), in (0, 1].
     public let target: Float
@@ -40,7 +40,7 @@ public struct KeepRateSchedule: Sendable, Equatable {
         self.stepsPerEpoch = stepsPerEpoch
     }
 
-    /// A schedule that is `target` from the first step (SPEC §2's default).
+    /// A schedule that is `target` from the first step (docs/METHOD.md §2's default).
     public static func constant(_ target: Float) throws -> KeepRateSchedule {
         try KeepRateSchedule(target: target, startEpoch: 0, epochs: 0, stepsPerEpoch: 1)
     }

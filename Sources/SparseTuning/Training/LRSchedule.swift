@@ -1,4 +1,4 @@
-// The learning-rate schedule of the recipes in SPEC §5: linear warm-up, then half a cosine down to a floor —
+// The learning-rate schedule of the recipes in docs/METHOD.md §5: linear warm-up, then half a cosine down to a floor —
 // the formula of timm's CosineLRScheduler (one cycle, no noise, k-decay 1), evaluated per optimizer step.
 
 /// Linear warm-up followed by cosine decay, exactly as timm's `CosineLRScheduler` (one cycle, `cycle_mul` 1,

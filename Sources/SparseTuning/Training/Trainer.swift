@@ -1,9 +1,9 @@
-// The training loop (SPEC §5): AdamW with warm-up + cosine, weight-decay exclusions, label smoothing, mixup/cutmix,
-// gradient clipping and accumulation, EMA, κ warm-up; evaluation, an atomic task file and resume state each epoch,
-// a JSONL metrics log and a live progress line. Same seed and thread count ⇒ same result, resumed or not.
+// The training loop (docs/METHOD.md §5): AdamW with warm-up + cosine, weight-decay exclusions, label smoothing,
+// mixup/cutmix, gradient clipping and accumulation, EMA, κ warm-up; evaluation, an atomic task file and resume state
+// each epoch, a JSONL metrics log and a live progress line. Same seed and thread count ⇒ same result, resumed or not.
 import Foundation
 
-/// Hyper-parameters of a training run. The defaults are the VTAB-1K recipe of SPEC §5.
+/// Hyper-parameters of a training run. The defaults are the VTAB-1K recipe of docs/METHOD.md §5.
 public struct TrainingOptions: Codable, Sendable, Equatable {
     public var epochs = 100
     public var batchSize = 64
@@ -37,7 +37,7 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
 
     public init() {}
 
-    /// The complete-dataset recipe of the released code (SPEC §5): mixup 0.8, cutmix 1.0, smoothing 0.1,
+    /// The complete-dataset recipe of the released code (docs/METHOD.md §5): mixup 0.8, cutmix 1.0, smoothing 0.1,
     /// random-resized-crop + flip, 20 warm-up epochs of 100.
     public static var completeDataset: TrainingOptions {
         var o = TrainingOptions()

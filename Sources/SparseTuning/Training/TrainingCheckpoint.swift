@@ -1,4 +1,4 @@
-// Files a training run writes (SPEC §7): the task file — only the trained tensors plus the configuration JSON
+// Files a training run writes (docs/METHOD.md §7): the task file — only the trained tensors plus the configuration JSON
 // in its safetensors metadata — and, next to it, the resume state that lets an interrupted run continue
 // exactly as if it had never stopped (parameters, optimizer moments, EMA, buffers, progress, trainer metadata).
 
@@ -40,7 +40,7 @@ public struct ResumeState: Sendable, Equatable {
 
 /// Writing and reading task files and resume states.
 ///
-/// **Task file** (`<output>`, safetensors): exactly the tensors given — the trained ones under their SPEC §4
+/// **Task file** (`<output>`, safetensors): exactly the tensors given — the trained ones under their docs/METHOD.md §4
 /// names — and `__metadata__["sparse_tuning.config"]` = the run's configuration (a JSON object), plus
 /// `"sparse_tuning.kind": "task"`.
 ///
@@ -52,7 +52,7 @@ public struct ResumeState: Sendable, Equatable {
 /// `batch_in_epoch`, `step`, `best_metric`, `best_epoch`) and `trainer.<key>` for each trainer entry. Being
 /// self-contained, it never depends on the task file being up to date. Both files are written atomically.
 public enum TrainingCheckpoint {
-    /// Metadata key of the configuration JSON (SPEC §7).
+    /// Metadata key of the configuration JSON (docs/METHOD.md §7).
     public static let configKey = "sparse_tuning.config"
     /// Metadata key telling task files (`task`) from resume states (`resume`).
     public static let kindKey = "sparse_tuning.kind"

@@ -1,8 +1,8 @@
 // The two-layer bottleneck used by AdaptFormer (parallel to the MLP, ×0.1) and the Houlsby adapter (after the MLP):
 // out = scale · up(ReLU(down(x))), forward and backward.
 
-/// `down` Linear C→d, ReLU, `up` Linear d→C, times `scale`. Initialised as SPEC §4: down as nn.Linear's default
-/// (Kaiming-uniform a=√5), up and all biases zero, so a fresh bottleneck outputs zero.
+/// `down` Linear C→d, ReLU, `up` Linear d→C, times `scale`. Initialised as docs/METHOD.md §4: down as nn.Linear's
+/// default (Kaiming-uniform a=√5), up and all biases zero, so a fresh bottleneck outputs zero.
 final class Bottleneck: @unchecked Sendable {
     let down: Linear
     let up: Linear

@@ -1,5 +1,6 @@
-// Dense Adapter of one block (SPEC §3a): a_l = up(ReLU(down1·x_l + [l≥1] down2·S_l(a_{l−1}) + [l≥3] down3·S_l(a_{l−3}))),
-// forward and backward. The S_l mapping of earlier outputs is done by the model (it owns the token reductions).
+// Dense Adapter of one block (docs/METHOD.md §3a), forward and backward:
+// a_l = up(ReLU(down1·x_l + [l≥1] down2·S_l(a_{l−1}) + [l≥3] down3·S_l(a_{l−3}))).
+// The S_l mapping of earlier outputs is done by the model (it owns the token reductions).
 
 final class DenseAdapter: @unchecked Sendable {
     let block: Int

@@ -1,5 +1,6 @@
-// The released code's adapter (SPEC §3b): h = ReLU(down1 x); s1 = down2 h; s2 = up1 s1; o = down3 [s1; s2] + h;
-// a = up2 o (widths 64 and 32 by default) — forward and backward. Cross-block sums are applied by the model.
+// The released code's adapter (docs/METHOD.md §3b): h = ReLU(down1 x); s1 = down2 h; s2 = up1 s1;
+// o = down3 [s1; s2] + h; a = up2 o (widths 64 and 32 by default) — forward and backward. Cross-block sums are
+// applied by the model.
 
 final class OfficialAdapter: @unchecked Sendable {
     let block: Int

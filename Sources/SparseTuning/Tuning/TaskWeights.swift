@@ -51,7 +51,7 @@ extension TunedViT {
         return out
     }
 
-    /// Copies tensors into the model: method tensors and BatchNorm buffers by their SPEC §4 names, everything
+    /// Copies tensors into the model: method tensors and BatchNorm buffers by their docs/METHOD.md §4 names, everything
     /// else into the backbone (strict: unknown, missing or mis-shaped tensors are errors naming them).
     ///
     /// - Parameters:

@@ -32,7 +32,7 @@ extension TokenReduction {
     }
 
     /// EViT with fusion: per sample, the weights s_j of the dropped tokens in the fused token, aligned with
-    /// ``droppedTokens`` (not renormalised, SPEC §2). Empty without fusion and for ToMe.
+    /// ``droppedTokens`` (not renormalised, docs/METHOD.md §2). Empty without fusion and for ToMe.
     public var fusionWeights: [[Float]] {
         guard fusesDropped else { return [] }
         let s = classAttentionScores

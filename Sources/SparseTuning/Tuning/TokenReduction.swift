@@ -1,6 +1,7 @@
-// Token reductions as per-sample linear maps on the token axis: EViT selection with fusion (SPEC §2) and ToMe
-// merging (SPEC §10). The same map moves the residual stream and, for the Dense Adapters' S_l, earlier adapter
-// outputs; its transpose carries gradients back, and EViT's fusion weights pass gradients to the class attention.
+// Token reductions as per-sample linear maps on the token axis: EViT selection with fusion (docs/METHOD.md §2) and ToMe
+// merging (docs/METHOD.md §10). The same map moves the residual stream and, for the Dense Adapters' S_l, earlier
+// adapter outputs; its transpose carries gradients back, and EViT's fusion weights pass gradients to the class
+// attention.
 
 /// One block's token reduction, applied to (B, nIn, C) rows to give (B, nOut, C).
 public final class TokenReduction: @unchecked Sendable {

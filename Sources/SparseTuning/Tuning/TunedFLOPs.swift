@@ -1,4 +1,4 @@
-// FLOPs of an adapted model (fvcore's rules, SPEC §9): the token schedule that token reduction produces, plus
+// FLOPs of an adapted model (fvcore's rules, docs/METHOD.md §9): the token schedule that token reduction produces, plus
 // the adapters', LoRA's and prompts' multiply-accumulates, counted at each block's actual token count.
 
 extension FLOPCounter {

@@ -39,7 +39,7 @@ public final class TunedViT: @unchecked Sendable {
     /// Activation arenas, one per concurrent call and step shape.
     let arenas = ArenaPool()
 
-    /// Adds `tuning`'s modules to `backbone`, initialised from `seed` as SPEC §3/§4 prescribe (a fresh model
+    /// Adds `tuning`'s modules to `backbone`, initialised from `seed` as docs/METHOD.md §3/§4 prescribe (a fresh model
     /// computes exactly the backbone's function). The backbone's pos_embed is resampled to `config.imageSize`.
     public init(backbone: VisionTransformer, tuning: TuningConfig, seed: UInt64 = 0) throws {
         try tuning.validate(depth: backbone.config.depth)

@@ -1,7 +1,7 @@
-// What is trained and how tokens are reduced: the method (SPEC §4), token sparsification (§2) or ToMe (§10),
+// What is trained and how tokens are reduced: the method (docs/METHOD.md §4), token sparsification (§2) or ToMe (§10),
 // adapter kind and sizes (§3), head options — everything a task file records in its metadata.
 
-/// The fine-tuning methods offered side by side on the same backbone (SPEC §4).
+/// The fine-tuning methods offered side by side on the same backbone (docs/METHOD.md §4).
 public enum TuningMethod: String, Sendable, Codable, CaseIterable {
     /// Dense Adapters + head, with token sparsification (the paper's method; the default).
     case sparseTuning = "sparse-tuning"
@@ -25,18 +25,18 @@ public enum TuningMethod: String, Sendable, Codable, CaseIterable {
 
 /// How tokens are reduced inside the chosen blocks.
 public enum TokenReductionKind: String, Sendable, Codable, CaseIterable {
-    /// EViT top-k by class attention, dropped tokens fused (SPEC §2).
+    /// EViT top-k by class attention, dropped tokens fused (docs/METHOD.md §2).
     case evit
-    /// ToMe bipartite merging with size-weighted averages and proportional attention (SPEC §10).
+    /// ToMe bipartite merging with size-weighted averages and proportional attention (docs/METHOD.md §10).
     case tome
 }
 
 /// Which adapters the blocks carry.
 public enum AdapterKind: String, Sendable, Codable, CaseIterable {
     case none
-    /// SPEC §3a: per-block bottleneck fed by the block's tokens and earlier adapters' outputs.
+    /// docs/METHOD.md §3a: per-block bottleneck fed by the block's tokens and earlier adapters' outputs.
     case dense
-    /// SPEC §3b: the released code's single-input adapter with stage-wise cross-block sums.
+    /// docs/METHOD.md §3b: the released code's single-input adapter with stage-wise cross-block sums.
     case official
 }
 
