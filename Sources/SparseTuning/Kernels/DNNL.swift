@@ -90,6 +90,8 @@ final class DNNL: @unchecked Sendable {
         DNNL.set(a, src)
         DNNL.set(b, dst)
         var args = [dnnl_exec_arg_t(arg: Arg.src, memory: a), dnnl_exec_arg_t(arg: Arg.dst, memory: b)]
+        SharedScratchpad.lock.lock()  // the stream is shared with the matrix products
+        defer { SharedScratchpad.lock.unlock() }
         DNNL.check(dnnl_primitive_execute(prim, stream, 2, &args), "reorder execute")
         DNNL.check(dnnl_stream_wait(stream), "stream_wait")
     }

@@ -106,8 +106,12 @@ final class MatmulPrimitive: @unchecked Sendable {
         biasMemory = spec.bias ? dnnl.memory(biasMD) : nil
     }
 
+    /// Binds the operands and runs. The primitive's memory objects and the scratchpad are shared by every caller,
+    /// so binding and running happen under one lock.
     func run(a aPtr: UnsafeRawPointer, b bPtr: UnsafeRawPointer, bias biasPtr: UnsafeRawPointer? = nil,
              c cPtr: UnsafeMutableRawPointer) {
+        SharedScratchpad.lock.lock()
+        defer { SharedScratchpad.lock.unlock() }
         DNNL.set(a, aPtr)
         DNNL.set(b, bPtr)
         DNNL.set(c, cPtr)
@@ -119,8 +123,6 @@ final class MatmulPrimitive: @unchecked Sendable {
             args.append(dnnl_exec_arg_t(arg: DNNL.Arg.bias, memory: biasMemory))
         }
         let dnnl = DNNL.shared
-        SharedScratchpad.lock.lock()
-        defer { SharedScratchpad.lock.unlock() }
         if let scratchpad {
             DNNL.set(scratchpad, SharedScratchpad.buffer.reserve(scratchpadBytes))
             args.append(dnnl_exec_arg_t(arg: DNNL.Arg.scratchpad, memory: scratchpad))

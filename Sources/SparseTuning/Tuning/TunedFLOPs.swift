@@ -2,9 +2,10 @@
 // the adapters', LoRA's and prompts' multiply-accumulates, counted at each block's actual token count.
 
 extension FLOPCounter {
-    /// Tokens after each block for one image of `config.imageSize` under `tuning`'s reduction (and prompts).
-    public static func tokenSchedule(_ config: ViTConfig, _ tuning: TuningConfig) -> [Int] {
-        var n = config.tokens + (tuning.method == .vptDeep ? tuning.prompts : 0)
+    /// Tokens after each block for one image of `config.imageSize` (or of `tokens` input tokens, class token
+    /// included) under `tuning`'s reduction (and prompts).
+    public static func tokenSchedule(_ config: ViTConfig, _ tuning: TuningConfig, tokens: Int? = nil) -> [Int] {
+        var n = (tokens ?? config.tokens) + (tuning.method == .vptDeep ? tuning.prompts : 0)
         let ts = tuning.reducesTokens ? Set(tuning.reductionBlocks(depth: config.depth)) : []
         return (0..<config.depth).map { l in
             if ts.contains(l) {

@@ -37,9 +37,14 @@ extension TunedViT {
         }
     }
 
-    /// What fixes the sequence of allocations of a step.
+    /// What fixes the sequence of allocations of a step: batch, image size, the token schedule (so keep rates that
+    /// keep as many tokens share a plan, e.g. during a keep-rate warm-up) and the mode.
     func arenaKey(batch: Int, height: Int, width: Int, keepRate: Double, training: Bool) -> String {
-        "\(batch)x\(height)x\(width) κ\(keepRate) \(training ? "train" : "infer")"
+        var t = tuning
+        t.keepRate = keepRate
+        let tokens = 1 + (height / config.patch) * (width / config.patch)
+        let schedule = FLOPCounter.tokenSchedule(config, t, tokens: tokens).map(String.init).joined(separator: ",")
+        return "\(batch)x\(height)x\(width) [\(schedule)] \(training ? "train" : "infer")"
     }
 
     func stageEnds(_ l: Int) -> Bool { l == config.depth - 1 || stageStarts.contains(l + 1) }
