@@ -19,10 +19,12 @@ let package = Package(
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng"),
+        // C kernels the Swift compiler does not vectorise for baseline x86-64 (bf16 conversion).
+        .target(name: "CKernels", path: "Sources/CKernels"),
         .target(
             name: "SparseTuning",
             dependencies: [
-                "CDNNL", "CJPEG", "CPNG",
+                "CDNNL", "CJPEG", "CPNG", "CKernels",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
         ),

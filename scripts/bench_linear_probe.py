@@ -51,6 +51,8 @@ import sys
 import tempfile
 import time
 
+from bench_common import parse_json
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 CHILD_TAG = "LINEAR_PROBE_CHILD "
@@ -192,20 +194,6 @@ def child(cfg: dict) -> None:
 
 
 # ----------------------------------------------------------------------------- helpers
-
-def parse_json(text: str):
-    try:
-        return json.loads(text)
-    except ValueError:
-        pass
-    dec = json.JSONDecoder()
-    for i, ch in enumerate(text):
-        if ch == "{":
-            try:
-                return dec.raw_decode(text[i:])[0]
-            except ValueError:
-                continue
-    return None
 
 
 def timed_run(cmd: list, env=None):

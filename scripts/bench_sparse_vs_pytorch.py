@@ -82,6 +82,8 @@ import subprocess
 import sys
 import time
 
+from bench_common import parse_json
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 CHILD_TAG = "SPARSE_BENCH_CHILD "
@@ -265,21 +267,6 @@ def find_binary(path: str) -> str | None:
         return path
     if os.sep not in path:
         return shutil.which(path)
-    return None
-
-
-def parse_json(text: str):
-    try:
-        return json.loads(text)
-    except ValueError:
-        pass
-    dec = json.JSONDecoder()  # tolerate log lines around the document
-    for i, ch in enumerate(text):
-        if ch == "{":
-            try:
-                return dec.raw_decode(text[i:])[0]
-            except ValueError:
-                continue
     return None
 
 

@@ -35,6 +35,8 @@ import subprocess
 import sys
 import time
 
+from bench_common import parse_json
+
 ARCHS = {  # our preset -> (timm name, image size)
     "vit-ti16": ("vit_tiny_patch16_224", 224),
     "vit-s16": ("vit_small_patch16_224", 224),
@@ -152,28 +154,13 @@ def run_ours(args, batches) -> dict | None:
         if p.returncode != 0:
             print(f"warning: {binary} bench exited {p.returncode}:\n{p.stderr[-3000:]}", file=sys.stderr)
             continue
-        doc = _parse_json(p.stdout)
+        doc = parse_json(p.stdout)
         if doc is None or "results" not in doc:
             print(f"warning: could not parse JSON from our bench output:\n{p.stdout[-2000:]}", file=sys.stderr)
             continue
         for r in doc["results"]:
             out[int(r["batch"])] = r
     return out or None
-
-
-def _parse_json(text: str):
-    try:
-        return json.loads(text)
-    except ValueError:
-        pass
-    dec = json.JSONDecoder()  # tolerate log lines before/after the JSON document
-    for i, ch in enumerate(text):
-        if ch == "{":
-            try:
-                return dec.raw_decode(text[i:])[0]
-            except ValueError:
-                continue
-    return None
 
 
 # ----------------------------------------------------------------------------- main

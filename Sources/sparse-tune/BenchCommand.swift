@@ -78,6 +78,8 @@ struct BenchCommand: ParsableCommand {
                 vit.parametersUpdated()
             }
             r.peakGflopPerSecond = reference
+            r.activationMB = Double(vit.activationMemoryBytes) / 1e6
+            vit.releaseActivationMemory()  // each batch size's figure stands alone
             results.append(r)
         }
         if json {
@@ -116,19 +118,17 @@ struct BenchCommand: ParsableCommand {
             print(String(decoding: try enc.encode(out), as: UTF8.self))
             return
         }
-        print("batch   img/s (median, min–max)   ms/\(train ? "step " : "batch")   GFLOP/s   % of peak   peak RSS MiB   runs   CPU s user / sys   sys % of wall")
+        print("batch   img/s (median, min–max)   ms/\(train ? "step " : "batch")   GFLOP/s   % of peak   peak RSS MiB   activations MB   runs   CPU s user / sys   sys % of wall")
         for r in results {
             let pct = r.percentOfPeak.map { String(format: "%8.1f%%", $0) } ?? "        –"
             print(String(format: "%5d   %7.2f (%6.2f–%6.2f)   %8.1f   %7.1f   ", r.batch, r.imagesPerSecond,
                          r.imagesPerSecondMin, r.imagesPerSecondMax, r.msPerBatch, r.achievedGflopPerSecond)
-                  + pct + String(format: "   %12.0f   %4d   %8.2f / %5.2f   %12.1f%%", r.peakRSSMB, r.iterations,
+                  + pct + String(format: "   %12.0f   %14.0f   %4d   %8.2f / %5.2f   %12.1f%%", r.peakRSSMB, r.activationMB ?? 0, r.iterations,
                                  r.userSeconds, r.systemSeconds, r.systemPercentOfWall))
         }
         let of = peakGflops.map { String(format: "of --peak-gflops %.1f", $0) }
             ?? (reference != nil ? "of the measured \(precision.rawValue) peak" : "no peak measured (--no-peak)")
         print("GFLOP/s: 2 FLOPs per multiply-accumulate, as the peak; % of peak: \(of); CPU s: timed runs, all threads.")
-        if precision == .bf16 && peakGflops == nil && reference != nil {
-            print("bf16 applies to the Linear layers only (attention products stay fp32): 100% of the bf16 peak is out of reach.")
-        }
+        print("activations MB: the memory planned for this shape's activations (and in training the tape and gradients).")
     }
 }

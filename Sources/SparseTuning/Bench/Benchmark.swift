@@ -24,6 +24,9 @@ public struct BenchmarkResult: Codable, Sendable {
     /// The machine's matrix-multiply peak for the precision in use, in the same real FLOP/s as
     /// `achievedGflopPerSecond` (see ``MatmulPeak``); nil when not measured. Set by the caller.
     public var peakGflopPerSecond: Double?
+    /// Activation memory the model planned for this shape, in MB (see ``TunedViT/activationMemoryBytes``); set by
+    /// the caller.
+    public var activationMB: Double?
 
     /// System CPU time as a percentage of the timed wall time (page faults, thread wake-ups).
     public var systemPercentOfWall: Double { wallSeconds > 0 ? 100 * systemSeconds / wallSeconds : 0 }
@@ -38,7 +41,7 @@ public struct BenchmarkResult: Codable, Sendable {
         case msPerBatch = "ms_per_batch", gflopsPerImage = "gflops", achievedGflopPerSecond = "achieved_gflop_per_s"
         case peakRSSMB = "peak_rss_mb"
         case wallSeconds = "wall_s", userSeconds = "user_s", systemSeconds = "sys_s"
-        case peakGflopPerSecond = "peak_gflop_per_s"
+        case peakGflopPerSecond = "peak_gflop_per_s", activationMB = "activation_mb"
         case systemPercentOfWall = "sys_pct_of_wall", percentOfPeak = "pct_of_peak"
     }
 }
@@ -61,6 +64,7 @@ extension BenchmarkResult {
         userSeconds = try c.decodeIfPresent(Double.self, forKey: .userSeconds) ?? 0
         systemSeconds = try c.decodeIfPresent(Double.self, forKey: .systemSeconds) ?? 0
         peakGflopPerSecond = try c.decodeIfPresent(Double.self, forKey: .peakGflopPerSecond)
+        activationMB = try c.decodeIfPresent(Double.self, forKey: .activationMB)
     }
 
     /// Every key is written (`peak_gflop_per_s` and `pct_of_peak` as null when no peak is known).
@@ -81,6 +85,7 @@ extension BenchmarkResult {
         try c.encode(systemPercentOfWall, forKey: .systemPercentOfWall)
         try c.encode(peakGflopPerSecond, forKey: .peakGflopPerSecond)
         try c.encode(percentOfPeak, forKey: .percentOfPeak)
+        try c.encode(activationMB, forKey: .activationMB)
     }
 }
 

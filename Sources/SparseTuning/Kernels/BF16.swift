@@ -1,5 +1,6 @@
 // The bf16 path: the precision switch and fp32 → bf16 conversion of activations (round to nearest even), into
 // arena buffers so concurrent calls share nothing.
+import CKernels
 
 /// Storage format of matrix-multiply inputs.
 public enum Precision: String, Sendable, CaseIterable, Codable {
@@ -21,27 +22,13 @@ extension Precision {
 }
 
 enum BF16 {
-    /// `dst[i] = bf16(src[i])` for `count` floats, rounding to nearest even (NaN stays NaN). Lock-free.
+    /// `dst[i] = bf16(src[i])` for `count` floats, rounding to nearest even (NaN stays NaN). Lock-free; the
+    /// per-chunk work is the C kernel `st_f32_to_bf16` (AVX512-BF16 where available).
     static func convert(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, count: Int) {
-        parallelFor(count / 16 + 1, minChunk: 1024) { c0, c1 in
-            var i = c0 * 16
-            let e = min(count, c1 * 16)
-            while i + 16 <= e {
-                let v = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD16<UInt32>.self)
-                var r = (v &+ 0x7FFF &+ ((v &>> 16) & 1)) &>> 16
-                r.replace(with: (v &>> 16) | 0x40, where: (v & 0x7FFF_FFFF) .> 0x7F80_0000)
-                UnsafeMutableRawPointer(dst + i).storeBytes(of: SIMD16<UInt16>(truncatingIfNeeded: r), as: SIMD16<UInt16>.self)
-                i += 16
-            }
-            while i < e { dst[i] = round(src[i]); i += 1 }
+        parallelFor(count / 16 + 1, minChunk: 4096) { c0, c1 in
+            let s = c0 * 16, e = min(count, c1 * 16)
+            if s < e { st_f32_to_bf16(src + s, dst + s, e - s) }
         }
-    }
-
-    /// One value, rounded to nearest even.
-    @inline(__always) static func round(_ x: Float) -> UInt16 {
-        let v = x.bitPattern
-        if v & 0x7FFF_FFFF > 0x7F80_0000 { return UInt16(truncatingIfNeeded: (v >> 16) | 0x40) }
-        return UInt16(truncatingIfNeeded: (v &+ 0x7FFF &+ ((v >> 16) & 1)) >> 16)
     }
 
     /// A bf16 copy of `count` floats in `arena` (as raw bytes for a bf16 matmul operand).

@@ -23,14 +23,14 @@ final class BlockTape {
     var mean2: Tensor!     // (B·N') norm2 statistics
     var rstd2: Tensor!     // (B·N')
     var h2: Tensor?        // (B, N', C) norm2 output (trainable fc1 only)
-    var u: Tensor!         // (B, N', M) fc1 output before GELU
+    var u: Tensor?         // (B, N', M) fc1 output before GELU (nil: recomputed in the backward pass)
     var g: Tensor?         // (B, N', M) GELU(u) (trainable fc2 only)
     var m0: Tensor?        // (B, N', C) MLP output entering the Houlsby adapter
     var houlsbyHidden: Tensor?  // (B·N', d)
     var afHidden: Tensor?  // (B·N', d) AdaptFormer post-ReLU hidden
     var denseZ: Tensor?    // (B·N', r) Dense Adapter pre-ReLU bottleneck
-    var denseS1: Tensor?   // (B, N', C) S_l(a_{l−1})
-    var denseS3: Tensor?   // (B, N', C) S_l(a_{l−3})
+    var denseS1: Tensor?   // (B, N', C) S_l(a_{l−1}) when no reduction maps it (else recomputed from chain1)
+    var denseS3: Tensor?   // (B, N', C) S_l(a_{l−3}) when no reduction maps it (else recomputed from chain3)
     var chain1: [(block: Int, input: Tensor)] = []  // reductions applied to a_{l−1}, with their inputs (B, N_k, C)
     var chain3: [(block: Int, input: Tensor)] = []  // the same for a_{l−3}
     var officialSaved: OfficialAdapter.Saved?

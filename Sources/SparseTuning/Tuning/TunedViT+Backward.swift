@@ -25,6 +25,9 @@ extension TunedViT {
     /// Frees the activation memory kept between calls (it is planned again by the next call).
     public func releaseActivationMemory() { arenas.removeAll() }
 
+    /// Bytes of activation memory planned and kept for the step shapes run so far (idle arenas).
+    public var activationMemoryBytes: Int { arenas.plannedBytes }
+
     private var gradientIndex: [String: Parameter] {
         Dictionary(uniqueKeysWithValues: trainable.map { ($0.name, $0) })
     }
@@ -141,7 +144,7 @@ extension TunedViT {
                 dm = dm0
             }
             let dg = linearBackward(blk.mlp.fc2, name: "blocks.\(l).mlp.fc2", dy: dm, x: bt.g, rows: rowsOut, grads: grads, arena: arena)
-            GELU.backward(dx: dg.data, dy: dg.data, x: bt.u.data, count: dg.count)
+            GELU.backward(dx: dg.data, dy: dg.data, x: (bt.u ?? recomputeFC1(block: l, tape: bt, arena: arena)).data, count: dg.count)
             let dh2 = linearBackward(blk.mlp.fc1, name: "blocks.\(l).mlp.fc1", dy: dg, x: bt.h2, rows: rowsOut, grads: grads, arena: arena)
             if let af = adaptformer[l] {
                 af.backward(dOut.data, x: bt.xl.data, hidden: bt.afHidden!, rows: rowsOut,
@@ -150,7 +153,9 @@ extension TunedViT {
             if let d = dense[l], let da {
                 let ds1 = l >= 1 ? arena.tensor(dOut.shape) : nil  // (B, N', C)
                 let ds3 = l >= 3 ? arena.tensor(dOut.shape) : nil  // (B, N', C)
-                d.backward(da.data, x: bt.xl.data, s1: bt.denseS1?.data, s3: bt.denseS3?.data, z: bt.denseZ!, rows: rowsOut,
+                let s1 = l >= 1 ? bt.denseS1 ?? remapped(bt.chain1, tape: tape, arena: arena) : nil  // (B, N', C)
+                let s3 = l >= 3 ? bt.denseS3 ?? remapped(bt.chain3, tape: tape, arena: arena) : nil  // (B, N', C)
+                d.backward(da.data, x: bt.xl.data, s1: s1?.data, s3: s3?.data, z: bt.denseZ!, rows: rowsOut,
                            grads: moduleParameters["dense.\(l)"]!, dx: dxl.data, ds1: ds1?.data, ds3: ds3?.data, arena: arena)
                 if let ds1 { chainBackward(ds1, chain: bt.chain1, into: l - 1) }
                 if let ds3 { chainBackward(ds3, chain: bt.chain3, into: l - 3) }
@@ -205,6 +210,27 @@ extension TunedViT {
             if let e = dEmbedding { Elementwise.add(e.data, into: dX.data, count: dX.count) }
             embeddingBackward(dX, images: tape.images, grads: grads, arena: arena)
         }
+    }
+
+    /// S_l(a_j) again from its chain: the last recorded reduction applied to its recorded input (the same
+    /// arithmetic as the forward pass).
+    private func remapped(_ chain: [(block: Int, input: Tensor)], tape: ModelTape, arena: Arena) -> Tensor {
+        let (k, input) = chain.last!
+        let red = tape.reductions[k]!
+        let out = arena.tensor([red.batch, red.tokensOut, config.dim])  // (B, N_k', C)
+        red.apply(input.data, into: out.data, channels: config.dim)
+        return out
+    }
+
+    /// fc1's output u (B, N', M) of block `l`, recomputed from the saved x_l and norm2 statistics: the same kernels on
+    /// the same inputs, so bit for bit what the forward pass computed.
+    private func recomputeFC1(block l: Int, tape bt: BlockTape, arena: Arena) -> Tensor {
+        let blk = backbone.blocks[l], xl = bt.xl!, rows = xl.count / config.dim
+        let h2 = arena.tensor(xl.shape)  // (B, N', C) norm2(x_l)
+        blk.norm2.forward(xl.data, rows: rows, into: h2.data, mean: bt.mean2.data, rstd: bt.rstd2.data)
+        let u = arena.tensor([xl.shape[0], xl.shape[1], config.mlpDim])  // (B, N', M)
+        blk.mlp.fc1.forward(h2.data, rows: rows, into: u.data, arena: arena)
+        return u
     }
 
     /// The classifier's weight gradients alone (nothing below the head trains).

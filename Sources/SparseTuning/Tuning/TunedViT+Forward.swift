@@ -47,6 +47,8 @@ extension TunedViT {
         return "\(batch)x\(height)x\(width) [\(schedule)] \(training ? "train" : "infer")"
     }
 
+    func recomputesMLP(block l: Int) -> Bool { recomputedMLPBlocks.contains(l) }
+
     func stageEnds(_ l: Int) -> Bool { l == config.depth - 1 || stageStarts.contains(l + 1) }
 
     /// The forward pass. With a `tape`, saves what `backward` needs for blocks ≥ ``firstTrainableBlock``;
@@ -135,7 +137,10 @@ extension TunedViT {
                 let z = arena.tensor([rowsOut, d.rank]), out = arena.tensor([b, nOut, c])  // (B·N', r), (B, N', C)
                 d.forward(x: xl.data, s1: s1?.data, s3: s3?.data, rows: rowsOut, z: z.data, a: out.data, arena: arena)
                 a = out
-                bt?.denseZ = z; bt?.denseS1 = s1; bt?.denseS3 = s3
+                // A mapped input that went through a reduction is recomputed from its chain in the backward pass.
+                bt?.denseZ = z
+                bt?.denseS1 = m1?.chain.isEmpty == true ? s1 : nil
+                bt?.denseS3 = m3?.chain.isEmpty == true ? s3 : nil
             }
             if let o = official[l] {
                 let saved = o.forward(xl.data, rows: rowsOut, arena: arena)
@@ -191,7 +196,8 @@ extension TunedViT {
                 }
             }
             if let bt {
-                bt.mean2 = mean2; bt.rstd2 = rstd2; bt.u = u
+                bt.mean2 = mean2; bt.rstd2 = rstd2
+                if !recomputesMLP(block: l) { bt.u = u }
                 if tuning.trainsBackbone { bt.h2 = h2; bt.g = g }
                 tape!.blocks[l] = bt
             }

@@ -38,6 +38,10 @@ public final class TunedViT: @unchecked Sendable {
     let firstTrainableBlock: Int
     /// Activation arenas, one per concurrent call and step shape.
     let arenas = ArenaPool()
+    /// Blocks whose MLP activation (fc1's output, the largest tape entry) is recomputed in the backward pass instead
+    /// of kept: by default the blocks before the first token reduction, which see the most tokens (about 10% more
+    /// compute per ViT-B step for about a fifth less activation memory). Set before training.
+    public var recomputedMLPBlocks: Set<Int>
 
     /// Adds `tuning`'s modules to `backbone`, initialised from `seed` as docs/METHOD.md §3/§4 prescribe (a fresh model
     /// computes exactly the backbone's function). The backbone's pos_embed is resampled to `config.imageSize`.
@@ -68,6 +72,7 @@ public final class TunedViT: @unchecked Sendable {
         bnHead = tuning.bnHead ? BatchNormHead(dim: c) : nil
         stageStarts = tuning.reductionBlocks(depth: depth)
         tsBlocks = tuning.reducesTokens ? Set(stageStarts) : []
+        recomputedMLPBlocks = tuning.reducesTokens ? Set(0..<(stageStarts.first ?? 0)) : []
         let modules: [[Any?]] = [dense, official, adaptformer, houlsby, lora]
         let perBlock = (0..<depth).map { l in modules.contains { $0[l] != nil } }
         firstTrainableBlock = tuning.trainsBackbone || m == .vptDeep ? 0 : perBlock.firstIndex(of: true) ?? depth
