@@ -48,7 +48,7 @@ struct DemoCommand: ParsableCommand {
         note("2/4 pretraining the backbone from random weights on 'shapes' (\(shapes.classNames.joined(separator: ", ")); \(pretrainCount) images, \(preEpochs) epochs)")
         let backbone = "\(dir)/backbone.safetensors"
         let pre = try child(["train", "--method", "full", "--data", pretrainData, "--epochs", "\(preEpochs)", "--batch", "64",
-                             "--lr", "1e-3", "--warmup-epochs", "1", "--weight-decay", "0.05", "--output", backbone, "--json"]
+                             "--lr", "3e-3", "--warmup-epochs", "2", "--weight-decay", "0.05", "--output", backbone, "--json"]
                             + Self.architecture + threadArgs)
         note(String(format: "    pretrained: %.1f%% top-1 on held-out shapes", 100 * (pre["eval_top1"] as? Double ?? 0)))
 

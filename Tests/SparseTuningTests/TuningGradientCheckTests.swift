@@ -129,21 +129,30 @@ final class TuningGradientCheckTests: XCTestCase {
         try checkDropPathGradients(config(.full) { $0.keepRate = 0.5; $0.adapter = .none; $0.dropPath = 0.6 }, samples: 2)
     }
 
-    /// bf16 products (forward and input gradients) give gradients close to fp32's, not equal to them.
+    /// bf16 products (frozen forward and input gradients, attention) give gradients close to fp32's, not equal to
+    /// them, for every trainable tensor. The adapters are randomised (`makeModel`), so the gradients pass back
+    /// through every frozen product — `proj` is square, where a W/Wᵀ mix-up in the packed weights once went unseen.
     func testBF16TrainingGradientsStayClose() throws {
         let model = try makeModel(config(.sparseTuning))
         let (x, labels) = input()
-        func gradients() throws -> [Float] {
+        func gradients() throws -> [[Float]] {
             for p in model.trainable { p.zeroGrad() }
             var rng = SeededGenerator(seed: 1)
             _ = try model.forwardBackward(x, training: true, rng: &rng) { try CrossEntropy.forwardBackward(logits: $0, labels: labels) }
-            return model.trainable.flatMap { $0.grad.values }
+            return model.trainable.map { $0.grad.values }
         }
         let fp32 = try gradients()
         model.precision = .bf16
         let bf16 = try gradients()
-        assertClose(bf16, fp32, atol: 0, rtol: 5e-2, "bf16 training gradients")
-        XCTAssertGreaterThan(maxAbsDiff(bf16, fp32), 0, "the bf16 path should round")
+        model.precision = .fp32
+        var rounded = false
+        for (p, (a, b)) in zip(model.trainable, zip(bf16, fp32)) {
+            let scale = b.map(abs).max() ?? 0
+            XCTAssertGreaterThan(scale, 0, "\(p.name): gradient reaches the tensor")
+            XCTAssertLessThanOrEqual(maxAbsDiff(a, b), 3e-2 * scale, "\(p.name): bf16 gradient within 3% of the fp32 one's largest entry")
+            rounded = rounded || maxAbsDiff(a, b) > 0
+        }
+        XCTAssertTrue(rounded, "the bf16 path should round")
     }
 
     /// docs/METHOD.md §3a/§3b/§4: freshly initialised adapters, LoRA and AdaptFormer leave the backbone's function

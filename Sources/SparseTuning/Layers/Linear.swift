@@ -26,7 +26,9 @@ public final class Linear: @unchecked Sendable {
     }
 
     /// Copies of `weight` in the layouts products asked for (guarded by `packLock`: concurrent calls pack once).
-    private var packed: [(descriptor: dnnl_memory_desc_t, buffer: UnsafeMutableRawPointer)] = []
+    /// Keyed by the packed layout and by whether it holds W (input gradients) or Wᵀ (forward): a square matrix
+    /// packs both to equal descriptors, so the layout alone cannot tell them apart.
+    private var packed: [(descriptor: dnnl_memory_desc_t, transposed: Bool, buffer: UnsafeMutableRawPointer)] = []
     private let packLock = NSLock()
 
     public init(inFeatures: Int, outFeatures: Int, bias: Bool = true) {
@@ -108,7 +110,8 @@ public final class Linear: @unchecked Sendable {
         packLock.lock()
         defer { packLock.unlock() }
         var d = descriptor
-        for p in packed {
+        let transposed = plain == nil  // the forward's B is Wᵀ; an explicit `plain` view is W itself
+        for p in packed where p.transposed == transposed {
             var pd = p.descriptor
             if dnnl_memory_desc_equal(&pd, &d) != 0 { return UnsafeRawPointer(p.buffer) }
         }
@@ -116,7 +119,7 @@ public final class Linear: @unchecked Sendable {
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(size, 64), alignment: 64)
         let source = plain ?? DNNL.descriptor(dims: [inFeatures, outFeatures], strides: [1, inFeatures])
         DNNL.shared.reorder(from: source, weight.data, to: descriptor, buffer)
-        packed.append((descriptor, buffer))
+        packed.append((descriptor, transposed, buffer))
         return UnsafeRawPointer(buffer)
     }
 }

@@ -133,12 +133,14 @@ public final class TunedViT: @unchecked Sendable {
         set { for l in backbone.linears() + trainableLinears { l.prepack = newValue } }
     }
 
-    /// Sets the matrix-input precision of every Linear (see ``Precision``).
+    /// Precision of the frozen matrix products and of attention (see ``Precision``). The tensors that train —
+    /// adapters, LoRA, the head, or the whole backbone in full fine-tuning — keep fp32 products: their updates are
+    /// small corrections that bf16 inputs would blur (measured: docs/ENGINE.md, "Precision").
     public var precision: Precision {
         get { backbone.precision }
         set {
             backbone.precision = newValue
-            for l in trainableLinears { l.precision = newValue }
+            for l in trainableLinears { l.precision = .fp32 }
         }
     }
 }
