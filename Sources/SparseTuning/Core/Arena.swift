@@ -14,7 +14,7 @@ import Glibc
 /// backward), then ``end()``. A tensor is considered free from the boundary after its last reference goes away, so
 /// pointers taken from a tensor stay valid until the next boundary even if the tensor object is released early.
 /// An arena serves one call at a time; a model keeps a pool of them (``ArenaPool``) for concurrent calls.
-final class Arena: @unchecked Sendable {
+final class Arena {
     /// One allocation of the plan: its byte size and offset, and the phases it lives in.
     struct Slot {
         var bytes: Int
@@ -26,7 +26,7 @@ final class Arena: @unchecked Sendable {
     /// The memory the plan places tensors in. Tensors retain it, so a tensor kept past its step keeps its bytes.
     /// Large blocks are mapped from the kernel and unmapped when freed, so the planning step's one-off buffers
     /// do not stay in malloc's heap (resident) once the plan's block replaces them.
-    final class Block: @unchecked Sendable {
+    final class Block {
         let base: UnsafeMutableRawPointer
         let bytes: Int
         private let mapped: Bool
@@ -49,7 +49,7 @@ final class Arena: @unchecked Sendable {
 
     /// Records deaths for the step in progress, and keeps the bytes of tensors released in the current phase until
     /// the phase ends (a pointer taken from a tensor stays valid until the next boundary).
-    final class Recorder: @unchecked Sendable {
+    final class Recorder {
         var phase = 0
         var died: [Int] = []  // phase each allocation's tensor was released in; Int.max while alive
         var released: [Block] = []
@@ -178,6 +178,8 @@ final class Arena: @unchecked Sendable {
 /// Arenas of one model, keyed by what fixes a step's allocations (batch, image size, token schedule, mode), so
 /// that concurrent calls each get their own and alternating shapes (training and evaluation) keep their plans.
 final class ArenaPool: @unchecked Sendable {
+    /// Guarded by `lock`. (The unchecked conformance is for that lock: a Mutex cannot hand its non-Sendable arenas
+    /// to callers, though each arena only ever serves the one call that took it.)
     private var idle: [(key: String, arena: Arena)] = []
     private let lock = NSLock()
     /// Idle arenas kept at most; older ones are dropped.
@@ -187,39 +189,27 @@ final class ArenaPool: @unchecked Sendable {
 
     /// Runs `body` with an arena for `key`, taken from the pool (or new) and returned to it afterwards.
     func with<T>(_ key: String, _ body: (Arena) throws -> T) rethrows -> T {
-        lock.lock()
-        let arena: Arena
-        if let i = idle.lastIndex(where: { $0.key == key }) { arena = idle.remove(at: i).arena } else { arena = Arena() }
-        lock.unlock()
+        let arena = lock.withLock {
+            if let i = idle.lastIndex(where: { $0.key == key }) { return idle.remove(at: i).arena }
+            return Arena()
+        }
         arena.begin()
         defer {
             arena.end()
-            lock.lock()
-            idle.append((key, arena))
-            if idle.count > capacity { idle.removeFirst(idle.count - capacity) }
-            lock.unlock()
+            lock.withLock {
+                idle.append((key, arena))
+                if idle.count > capacity { idle.removeFirst(idle.count - capacity) }
+            }
         }
         return try body(arena)
     }
 
     /// Frees every idle arena.
-    func removeAll() {
-        lock.lock()
-        idle.removeAll()
-        lock.unlock()
-    }
+    func removeAll() { lock.withLock { idle.removeAll() } }
 
     /// Planned bytes of the idle arenas.
-    var plannedBytes: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return idle.reduce(0) { $0 + $1.arena.plannedBytes }
-    }
+    var plannedBytes: Int { lock.withLock { idle.reduce(0) { $0 + $1.arena.plannedBytes } } }
 
     /// Steps the idle arenas ran entirely from their plans (tests and diagnostics).
-    var plannedSteps: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return idle.reduce(0) { $0 + $1.arena.plannedSteps }
-    }
+    var plannedSteps: Int { lock.withLock { idle.reduce(0) { $0 + $1.arena.plannedSteps } } }
 }

@@ -1,23 +1,24 @@
 // Thread count and the parallel-for used by the element-wise kernels (softmax, LayerNorm, GELU, adds). Loops run
 // on oneDNN's OpenMP thread team, so kernels and matrix multiplies never compete for cores.
 import CDNNL
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Process-wide compute settings.
+/// Process-wide compute settings, set by the application (the CLI's `--threads`), never by the library itself.
 public enum Compute {
-    nonisolated(unsafe) private static var _threads: Int = defaultThreads
+    private static let _threads = Atomic<Int>(defaultThreads)
 
     /// Number of logical CPUs available.
     public static var defaultThreads: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
     /// Threads used by oneDNN and by the Swift kernels. Set before running a model.
     public static var threads: Int {
-        get { _threads }
+        get { _threads.load(ordering: .relaxed) }
         set {
-            _threads = max(1, newValue)
-            omp_set_num_threads(Int32(_threads))
+            _threads.store(max(1, newValue), ordering: .relaxed)
+            omp_set_num_threads(Int32(max(1, newValue)))
         }
     }
 }

@@ -1,7 +1,7 @@
 // A trainable tensor with its gradient accumulator and optimiser settings; the unit optimisers and checkpoints use.
 
 /// A named trainable tensor: `value` and the gradient `grad` accumulated by backward passes (same shape).
-public final class Parameter: @unchecked Sendable {
+public final class Parameter: Sendable {
     /// The checkpoint name (timm / docs/METHOD.md §4 naming).
     public let name: String
     /// The tensor the model computes with (shared, not copied).
@@ -9,7 +9,7 @@ public final class Parameter: @unchecked Sendable {
     /// d(loss)/d(value), accumulated with `+=` by backward passes; zeroed by the optimiser.
     public let grad: Tensor
     /// Whether AdamW applies weight decay (off for biases, norms, tokens, position embeddings).
-    public var weightDecay: Bool
+    public let weightDecay: Bool
 
     public init(name: String, value: Tensor, weightDecay: Bool? = nil) {
         self.name = name

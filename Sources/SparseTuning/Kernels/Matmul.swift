@@ -2,6 +2,7 @@
 // primitives cached per shape and optional pre-packed weights.
 import CDNNL
 import Foundation
+import Synchronization
 
 /// One matrix multiply `C = scale · A·B (+ bias) (+ C if accumulate)` over up to 4 dims (leading dims are batch
 /// dims, broadcast where 1). Strides are in elements, so views into larger buffers (heads inside a qkv row) need
@@ -147,16 +148,15 @@ enum SharedScratchpad {
 
 /// Process-wide cache of matmul primitives keyed by their spec (creating one costs far more than running it).
 enum MatmulCache {
-    nonisolated(unsafe) private static var cache: [MatmulSpec: MatmulPrimitive] = [:]
-    private static let lock = NSLock()
+    private static let cache = Mutex<[MatmulSpec: MatmulPrimitive]>([:])
 
     static func primitive(_ spec: MatmulSpec) -> MatmulPrimitive {
-        lock.lock()
-        defer { lock.unlock() }
-        if let p = cache[spec] { return p }
-        let p = MatmulPrimitive(spec)
-        cache[spec] = p
-        return p
+        cache.withLock { cache in
+            if let p = cache[spec] { return p }
+            let p = MatmulPrimitive(spec)
+            cache[spec] = p
+            return p
+        }
     }
 }
 

@@ -1,14 +1,19 @@
 // Multi-head self-attention as timm's `Attention`: fused qkv Linear, per-head softmax(q·kᵀ·d^-½)·v, output `proj`.
+import Synchronization
 
 /// timm `Attention`: `qkv` Linear C→3C with bias, `heads` heads of C/heads, `proj` Linear C→C.
-public final class Attention: @unchecked Sendable {
+public final class Attention: Sendable {
     public let dim: Int
     public let heads: Int
     public var headDim: Int { dim / heads }
     public let qkv: Linear
     public let proj: Linear
     /// Precision of the attention products q·kᵀ and P·v (forward and backward).
-    public var precision: Precision = .fp32
+    public var precision: Precision {
+        get { precisionSetting.withLock { $0 } }
+        set { precisionSetting.withLock { $0 = newValue } }
+    }
+    private let precisionSetting = Mutex(Precision.fp32)
 
     public init(dim: Int, heads: Int) {
         self.dim = dim

@@ -2,7 +2,7 @@
 // in `TunedViT+Forward.swift`, where token reduction and adapters run between and beside the two halves.
 
 /// timm `Block` (pre-norm): `norm1`, `attn`, `norm2`, `mlp`.
-public final class Block: @unchecked Sendable {
+public final class Block: Sendable {
     public let norm1: LayerNorm
     public let attn: Attention
     public let norm2: LayerNorm

@@ -1,7 +1,7 @@
 // LayerNorm layer (PyTorch nn.LayerNorm over the last dim): parameters `weight`, `bias`; eps 1e-6 as timm's ViT.
 
 /// LayerNorm over the channel dimension with affine `weight` and `bias` (C).
-public final class LayerNorm: @unchecked Sendable {
+public final class LayerNorm: Sendable {
     public let dim: Int
     public let eps: Float
     /// (C), initialised to ones.

@@ -1,12 +1,12 @@
 // Linear layer (PyTorch nn.Linear): y = x·Wᵀ + b through oneDNN, with frozen weights packed once per layout.
 import CDNNL
-import Foundation
+import Synchronization
 
 /// `y = x·Wᵀ + b` with `weight` (out, in) and `bias` (out), the PyTorch layout and names.
 ///
 /// Frozen weights are re-laid out once into oneDNN's preferred blocked format and reused for every call;
 /// call ``weightsChanged()`` after modifying `weight` in place so the packed copy is rebuilt.
-public final class Linear: @unchecked Sendable {
+public final class Linear: Sendable {
     public let inFeatures: Int
     public let outFeatures: Int
     /// (out, in)
@@ -14,22 +14,33 @@ public final class Linear: @unchecked Sendable {
     /// (out), or nil for a Linear without bias.
     public let bias: Tensor?
 
+    /// The settings and the packed copies of `weight`, behind one lock (concurrent calls pack once).
+    private struct State {
+        var precision: Precision = .fp32
+        var prepack = true
+        /// Copies of `weight` in the layouts products asked for, keyed by the packed layout and by whether it holds
+        /// W (input gradients) or Wᵀ (forward): a square matrix packs both to equal descriptors.
+        var packed: [(descriptor: dnnl_memory_desc_t, transposed: Bool, buffer: UnsafeMutableRawPointer)] = []
+
+        mutating func dropPacked() {
+            for p in packed { p.buffer.deallocate() }
+            packed.removeAll()
+        }
+    }
+    private let state = Mutex(State())
+
     /// Input precision of `forward`; changing it re-packs the weights on the next call.
-    public var precision: Precision = .fp32 {
-        didSet { if precision != oldValue { weightsChanged() } }
+    public var precision: Precision {
+        get { state.withLock { $0.precision } }
+        set { state.withLock { s in if s.precision != newValue { s.precision = newValue; s.dropPacked() } } }
     }
 
     /// Keep a copy of the weights in oneDNN's blocked layout (≈5% faster fp32 products). Off, fp32 products read
     /// `weight` in place, which halves the memory of frozen layers (training); bf16 always packs.
-    public var prepack = true {
-        didSet { if !prepack { weightsChanged() } }
+    public var prepack: Bool {
+        get { state.withLock { $0.prepack } }
+        set { state.withLock { s in s.prepack = newValue; if !newValue { s.dropPacked() } } }
     }
-
-    /// Copies of `weight` in the layouts products asked for (guarded by `packLock`: concurrent calls pack once).
-    /// Keyed by the packed layout and by whether it holds W (input gradients) or Wᵀ (forward): a square matrix
-    /// packs both to equal descriptors, so the layout alone cannot tell them apart.
-    private var packed: [(descriptor: dnnl_memory_desc_t, transposed: Bool, buffer: UnsafeMutableRawPointer)] = []
-    private let packLock = NSLock()
 
     public init(inFeatures: Int, outFeatures: Int, bias: Bool = true) {
         self.inFeatures = inFeatures
@@ -42,10 +53,7 @@ public final class Linear: @unchecked Sendable {
 
     /// Drops the packed copies of `weight`; the next call packs again.
     public func weightsChanged() {
-        packLock.lock()
-        defer { packLock.unlock() }
-        for p in packed { p.buffer.deallocate() }
-        packed.removeAll()
+        state.withLock { $0.dropPacked() }
     }
 
     /// `y (rows, out) = x (rows, in)·Wᵀ + b`, or `y += …` with `accumulate` (a fused residual add); with `gelu`,
@@ -53,7 +61,7 @@ public final class Linear: @unchecked Sendable {
     /// With bf16 precision the input's bf16 copy comes from `arena` (or a buffer of its own without one).
     func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false,
                  gelu: Bool = false, arena: Arena? = nil) {
-        let bf16 = precision == .bf16, packed = prepack || bf16
+        let (bf16, packed) = state.withLock { ($0.precision == .bf16, $0.prepack || $0.precision == .bf16) }
         let spec = MatmulSpec(aDims: [rows, inFeatures], aStrides: [inFeatures, 1],
                               bDims: [inFeatures, outFeatures], bStrides: [1, inFeatures],
                               cDims: [rows, outFeatures], cStrides: [outFeatures, 1],
@@ -107,19 +115,20 @@ public final class Linear: @unchecked Sendable {
     /// by default (in, out) with strides (1, in), i.e. Wᵀ for the forward pass).
     private func packedWeights(_ descriptor: dnnl_memory_desc_t,
                                plain: dnnl_memory_desc_t? = nil) -> UnsafeRawPointer {
-        packLock.lock()
-        defer { packLock.unlock() }
-        var d = descriptor
-        let transposed = plain == nil  // the forward's B is Wᵀ; an explicit `plain` view is W itself
-        for p in packed where p.transposed == transposed {
-            var pd = p.descriptor
-            if dnnl_memory_desc_equal(&pd, &d) != 0 { return UnsafeRawPointer(p.buffer) }
+        state.withLock { s in
+            var d = descriptor
+            let transposed = plain == nil  // the forward's B is Wᵀ; an explicit `plain` view is W itself
+            for p in s.packed where p.transposed == transposed {
+                var pd = p.descriptor
+                if dnnl_memory_desc_equal(&pd, &d) != 0 { return UnsafeRawPointer(p.buffer) }
+            }
+            let size = dnnl_memory_desc_get_size(&d)
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(size, 64), alignment: 64)
+            let source = plain ?? DNNL.descriptor(dims: [inFeatures, outFeatures], strides: [1, inFeatures])
+            DNNL.shared.reorder(from: source, weight.data, to: descriptor, buffer)
+            s.packed.append((descriptor, transposed, buffer))
+            return UnsafeRawPointer(buffer)
         }
-        let size = dnnl_memory_desc_get_size(&d)
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(size, 64), alignment: 64)
-        let source = plain ?? DNNL.descriptor(dims: [inFeatures, outFeatures], strides: [1, inFeatures])
-        DNNL.shared.reorder(from: source, weight.data, to: descriptor, buffer)
-        packed.append((descriptor, transposed, buffer))
-        return UnsafeRawPointer(buffer)
     }
+
 }

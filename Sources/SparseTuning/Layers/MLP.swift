@@ -1,7 +1,7 @@
 // The transformer MLP as timm's `Mlp`: fc1 C→hidden, exact GELU, fc2 hidden→C.
 
 /// timm `Mlp`: `fc1` Linear C→hidden, GELU (erf), `fc2` Linear hidden→C.
-public final class MLP: @unchecked Sendable {
+public final class MLP: Sendable {
     public let fc1: Linear
     public let fc2: Linear
 

@@ -1,7 +1,7 @@
 // Patch embedding as timm's `PatchEmbed`: a conv with kernel = stride = patch, done as im2col + matrix multiply.
 
 /// `proj` conv (C, 3, p, p) with bias, stride p: (B, 3, H, W) → (B, H/p·W/p, C), patches in row-major grid order.
-public final class PatchEmbed: @unchecked Sendable {
+public final class PatchEmbed: Sendable {
     public let patch: Int
     public let dim: Int
     public let channels: Int

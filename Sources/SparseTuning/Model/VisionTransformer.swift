@@ -1,45 +1,56 @@
 // The Vision Transformer's weights as timm's `VisionTransformer`: parameters named as timm's state_dict, loading
 // with validation, and the pieces of the forward pass that belong to the backbone (input check, pooling, position
 // embedding). The forward pass itself is `TunedViT`'s: a plain ViT is `TunedViT(backbone:)`.
-import Foundation
+import Synchronization
 
 /// A ViT whose parameter names and shapes are timm's, so timm checkpoints load unchanged.
-public final class VisionTransformer: @unchecked Sendable {
+public final class VisionTransformer: Sendable {
     public let config: ViTConfig
     public let patchEmbed: PatchEmbed
     /// (1, 1, C)
     public let clsToken: Tensor
     /// (1, 1 + gh·gw, C) at the grid `posEmbedGrid` it was trained for; resampled for other image sizes.
-    public private(set) var posEmbed: Tensor
-    public private(set) var posEmbedGrid: (h: Int, w: Int)
+    public var posEmbed: Tensor { state.withLock { $0.posEmbed } }
+    public var posEmbedGrid: (h: Int, w: Int) { state.withLock { $0.posEmbedGrid } }
     public let blocks: [Block]
     /// Final LayerNorm: over all tokens before pooling (timm `norm`), or, with ``normAfterPooling``, over the pooled
     /// vector (timm `fc_norm`, average pooling only).
     public let norm: LayerNorm
     /// True when the final norm is timm's `fc_norm` (applied after average pooling). Set by loading a checkpoint
     /// that has `fc_norm.*` tensors; the default is `norm` before pooling.
-    public private(set) var normAfterPooling = false
+    public var normAfterPooling: Bool { state.withLock { $0.normAfterPooling } }
     /// Classifier, nil when `config.classes == 0`.
     public let head: Linear?
 
     /// Resample pos_embed for other grids with antialiased bicubic (timm's `resample_abs_pos_embed` default) or,
     /// when false, PyTorch's plain bicubic (`antialias=False`).
-    public var posEmbedAntialias = true {
-        didSet { resampleLock.withLock { resampledPos = nil } }
+    public var posEmbedAntialias: Bool {
+        get { state.withLock { $0.antialias } }
+        set { state.withLock { $0.antialias = newValue; $0.resampled = nil } }
     }
 
     /// Input precision of every Linear and attention product (fp32 by default; bf16 roughly doubles matrix
     /// throughput on CPUs with AVX512-BF16 at the cost of ~1e-2 relative error in the logits).
-    public var precision: Precision = .fp32 {
-        didSet {
-            for l in linears() { l.precision = precision }
-            for b in blocks { b.attn.precision = precision }
+    public var precision: Precision {
+        get { state.withLock { $0.precision } }
+        set {
+            state.withLock { $0.precision = newValue }
+            for l in linears() { l.precision = newValue }
+            for b in blocks { b.attn.precision = newValue }
         }
     }
 
-    /// pos_embed resampled for the last other grid asked for (guarded by `resampleLock`).
-    private var resampledPos: (grid: (h: Int, w: Int), tensor: Tensor)?
-    private let resampleLock = NSLock()
+    /// What loading and settings change after construction, behind one lock.
+    private struct State {
+        var posEmbed: Tensor  // (1, 1 + gh·gw, C)
+        var posEmbedGrid: (h: Int, w: Int)
+        var normAfterPooling = false
+        var antialias = true
+        var precision = Precision.fp32
+        /// pos_embed resampled for the last other grid asked for.
+        var resampled: (grid: (h: Int, w: Int), tensor: Tensor)?
+    }
+    private let state: Mutex<State>
 
     /// A model with timm-style random initialisation from `seed` (trunc-normal 0.02 weights, zero biases), or,
     /// with `seed` nil, zero weights and unit norms — for weights that are about to be loaded.
@@ -49,8 +60,8 @@ public final class VisionTransformer: @unchecked Sendable {
         let c = config.dim
         patchEmbed = PatchEmbed(patch: config.patch, dim: c)
         clsToken = Tensor(zeros: [1, 1, c])
-        posEmbedGrid = (config.grid, config.grid)
-        posEmbed = Tensor(zeros: [1, config.tokens, c])
+        let posEmbed = Tensor(zeros: [1, config.tokens, c])
+        state = Mutex(State(posEmbed: posEmbed, posEmbedGrid: (config.grid, config.grid)))
         blocks = (0..<config.depth).map { _ in Block(dim: c, heads: config.heads, mlpHidden: config.mlpDim, eps: config.eps) }
         norm = LayerNorm(dim: c, eps: config.eps)
         head = config.classes > 0 ? Linear(inFeatures: c, outFeatures: config.classes) : nil
@@ -129,22 +140,24 @@ public final class VisionTransformer: @unchecked Sendable {
 
     /// pos_embed for a patch grid (resampled once per grid and cached; safe from several threads).
     func positionEmbedding(grid: (h: Int, w: Int)) -> Tensor {
-        resampleLock.lock()
-        defer { resampleLock.unlock() }
-        if posEmbedGrid == grid { return posEmbed }
-        if let r = resampledPos, r.grid == grid { return r.tensor }
-        let t = PositionEmbedding.resample(posEmbed, prefixTokens: 1, from: posEmbedGrid, to: grid, antialias: posEmbedAntialias)
-        resampledPos = (grid, t)
-        return t
+        state.withLock { s in
+            if s.posEmbedGrid == grid { return s.posEmbed }
+            if let r = s.resampled, r.grid == grid { return r.tensor }
+            let t = PositionEmbedding.resample(s.posEmbed, prefixTokens: 1, from: s.posEmbedGrid, to: grid, antialias: s.antialias)
+            s.resampled = (grid, t)
+            return t
+        }
     }
 
     /// Chooses timm's `fc_norm` placement (after average pooling) instead of `norm` (before pooling).
-    func setNormAfterPooling(_ after: Bool) { normAfterPooling = after }
+    func setNormAfterPooling(_ after: Bool) { state.withLock { $0.normAfterPooling = after } }
 
     /// Replaces pos_embed with one trained for another grid (used by the checkpoint loader).
     func setPositionEmbedding(_ t: Tensor, grid: (h: Int, w: Int)) {
-        posEmbed = t
-        posEmbedGrid = grid
-        resampleLock.withLock { resampledPos = nil }
+        state.withLock { s in
+            s.posEmbed = t
+            s.posEmbedGrid = grid
+            s.resampled = nil
+        }
     }
 }

@@ -1,7 +1,7 @@
 // The released code's head option (docs/METHOD.md §3c): BatchNorm1d without affine (eps 1e-6, momentum 0.1, running
 // statistics) before the head Linear; forward in training (batch statistics) or eval mode, and backward.
 
-final class BatchNormHead: @unchecked Sendable {
+final class BatchNormHead: Sendable {
     let dim: Int
     let eps: Float = 1e-6
     let momentum: Float = 0.1

@@ -3,7 +3,7 @@
 
 /// `down` Linear C→d, ReLU, `up` Linear d→C, times `scale`. Initialised as docs/METHOD.md §4: down as nn.Linear's
 /// default (Kaiming-uniform a=√5), up and all biases zero, so a fresh bottleneck outputs zero.
-final class Bottleneck: @unchecked Sendable {
+final class Bottleneck: Sendable {
     let down: Linear
     let up: Linear
     let scale: Float

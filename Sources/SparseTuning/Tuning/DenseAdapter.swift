@@ -2,7 +2,7 @@
 // a_l = up(ReLU(down1·x_l + [l≥1] down2·S_l(a_{l−1}) + [l≥3] down3·S_l(a_{l−3}))).
 // The S_l mapping of earlier outputs is done by the model (it owns the token reductions).
 
-final class DenseAdapter: @unchecked Sendable {
+final class DenseAdapter: Sendable {
     let block: Int
     let down1: Linear
     let down2: Linear?

@@ -1,7 +1,7 @@
 // LoRA on a fused qkv Linear (docs/METHOD.md §4): qkv(h) += (h·Aᵀ)·Bᵀ with A (r, C) Kaiming-uniform and B (3C, r) zero;
 // optionally q and v only (B's k rows held at zero). Mergeable into the qkv weight for export.
 
-final class LoRA: @unchecked Sendable {
+final class LoRA: Sendable {
     let block: Int
     let dim: Int
     let rank: Int

@@ -2,7 +2,7 @@
 // o = down3 [s1; s2] + h; a = up2 o (widths 64 and 32 by default) — forward and backward. Cross-block sums are
 // applied by the model.
 
-final class OfficialAdapter: @unchecked Sendable {
+final class OfficialAdapter: Sendable {
     let block: Int
     /// Widths h (64 in the released code) and b (32).
     let h: Int, b: Int

@@ -4,7 +4,7 @@
 // attention.
 
 /// One block's token reduction, applied to (B, nIn, C) rows to give (B, nOut, C).
-public final class TokenReduction: @unchecked Sendable {
+public final class TokenReduction: Sendable {
     public let batch: Int
     public let tokensIn: Int
     public let tokensOut: Int

@@ -4,7 +4,7 @@
 
 /// What one forward pass produced besides its logits: the token reductions (kept indices for visualisation and
 /// dumps) and the token count after each block.
-public struct ForwardResult: @unchecked Sendable {
+public struct ForwardResult: Sendable {
     /// (B, classes), or the pooled features (B, C) for a model without head.
     public let logits: Tensor
     /// Token reductions by block.

@@ -3,6 +3,8 @@
 // BatchNorm head; and which tensors train. A plain ViT is this model with ``TuningConfig/plain`` (nothing added).
 // The forward pass is in `TunedViT+Forward.swift`, the backward pass in `TunedViT+Backward.swift`.
 
+import Synchronization
+
 /// A Vision Transformer adapted by one of the methods of ``TuningMethod`` (or by none: ``TuningConfig/plain``).
 ///
 /// The backbone's tensors keep their timm names; the added tensors use the authors' names (docs/METHOD.md), so
@@ -11,7 +13,7 @@
 /// Forward passes are safe to run from several threads at once: each call plans its activations in an arena of
 /// its own (docs/ENGINE.md). Changing settings (``precision``, ``prepackWeights``) or training steps must not
 /// overlap with other calls.
-public final class TunedViT: @unchecked Sendable {
+public final class TunedViT: Sendable {
     public let backbone: VisionTransformer
     public let tuning: TuningConfig
     public var config: ViTConfig { backbone.config }
@@ -26,13 +28,13 @@ public final class TunedViT: @unchecked Sendable {
     let bnHead: BatchNormHead?
 
     /// The tensors this method trains, with gradient buffers.
-    public private(set) var trainable: [Parameter] = []
+    public let trainable: [Parameter]
 
     /// Blocks that reduce tokens (empty when nothing is reduced).
     let tsBlocks: Set<Int>
     /// The reduction blocks as configured, which also bound the official adapters' stages.
     let stageStarts: [Int]
-    var moduleParameters: [String: [Parameter]] = [:]
+    let moduleParameters: [String: [Parameter]]
     /// The lowest block holding a trainable tensor (`depth` when only the head trains): the backward pass stops
     /// there, and blocks below it keep no tape.
     let firstTrainableBlock: Int
@@ -41,7 +43,11 @@ public final class TunedViT: @unchecked Sendable {
     /// Blocks whose MLP activation (fc1's output, the largest tape entry) is recomputed in the backward pass instead
     /// of kept: by default the blocks before the first token reduction, which see the most tokens (about 10% more
     /// compute per ViT-B step for about a fifth less activation memory). Set before training.
-    public var recomputedMLPBlocks: Set<Int>
+    public var recomputedMLPBlocks: Set<Int> {
+        get { recomputed.withLock { $0 } }
+        set { recomputed.withLock { $0 = newValue } }
+    }
+    private let recomputed: Mutex<Set<Int>>
 
     /// Adds `tuning`'s modules to `backbone`, initialised from `seed` as docs/METHOD.md §3/§4 prescribe (a fresh model
     /// computes exactly the backbone's function). The backbone's pos_embed is resampled to `config.imageSize`.
@@ -72,7 +78,7 @@ public final class TunedViT: @unchecked Sendable {
         bnHead = tuning.bnHead ? BatchNormHead(dim: c) : nil
         stageStarts = tuning.reductionBlocks(depth: depth)
         tsBlocks = tuning.reducesTokens ? Set(stageStarts) : []
-        recomputedMLPBlocks = tuning.reducesTokens ? Set(0..<(stageStarts.first ?? 0)) : []
+        recomputed = Mutex(tuning.reducesTokens ? Set(0..<(stageStarts.first ?? 0)) : [])
         let modules: [[Any?]] = [dense, official, adaptformer, houlsby, lora]
         let perBlock = (0..<depth).map { l in modules.contains { $0[l] != nil } }
         firstTrainableBlock = tuning.trainsBackbone || m == .vptDeep ? 0 : perBlock.firstIndex(of: true) ?? depth
@@ -80,11 +86,17 @@ public final class TunedViT: @unchecked Sendable {
         if backbone.posEmbedGrid != grid {
             backbone.setPositionEmbedding(backbone.positionEmbedding(grid: grid).copy(), grid: grid)
         }
-        collectTrainable()
+        (trainable, moduleParameters) = Self.trainableTensors(backbone: backbone, tuning: tuning, dense: dense, official: official,
+                                                              adaptformer: adaptformer, houlsby: houlsby, lora: lora,
+                                                              prompts: prompts, bnHead: bnHead != nil)
     }
 
-    private func collectTrainable() {
-        var t: [Parameter] = []
+    /// The tensors the method trains, in order, and the same grouped by module (`dense.3`, `head` …).
+    private static func trainableTensors(backbone: VisionTransformer, tuning: TuningConfig, dense: [DenseAdapter?],
+                                         official: [OfficialAdapter?], adaptformer: [Bottleneck?], houlsby: [Bottleneck?],
+                                         lora: [LoRA?], prompts: Tensor?, bnHead: Bool)
+        -> ([Parameter], [String: [Parameter]]) {
+        var t: [Parameter] = [], moduleParameters: [String: [Parameter]] = [:]
         func add(_ key: String, _ ps: [Parameter]) { moduleParameters[key] = ps; t += ps }
         if tuning.trainsBackbone {
             let ps = backbone.parameters().filter { !$0.name.hasPrefix("head.") }
@@ -100,10 +112,10 @@ public final class TunedViT: @unchecked Sendable {
         for (l, a) in lora.enumerated() { if let a { add("lora.\(l)", a.parameters()) } }
         if let prompts { add("prompts", [Parameter(name: "vpt.prompts", value: prompts, weightDecay: false)]) }
         if let head = backbone.head {
-            let prefix = bnHead != nil ? "head.1" : "head"
+            let prefix = bnHead ? "head.1" : "head"
             add("head", [Parameter(name: "\(prefix).weight", value: head.weight), Parameter(name: "\(prefix).bias", value: head.bias!)])
         }
-        trainable = t
+        return (t, moduleParameters)
     }
 
     /// Number of trainable values (the figure papers report, head included).
