@@ -64,7 +64,7 @@ extension TunedViT {
         }
         var dPooled = dFeatures  // (B, C)
         if let bnHead {
-            dPooled = arena.tensor([b, c])
+            dPooled = arena.tensor([b, c])  // (B, C)
             bnHead.backward(dFeatures.data, y: tape.features.data, inv: tape.bnInv, batch: b, training: tape.training,
                             into: dPooled.data)
         }
@@ -87,7 +87,7 @@ extension TunedViT {
         }
         var dX = dNormed  // (B, N, C) gradient of the current block's output
         if !backbone.normAfterPooling {
-            dX = arena.tensor(dNormed.shape)
+            dX = arena.tensor(dNormed.shape)  // (B, N, C)
             layerNormBackward(backbone.norm, name: "norm", dy: dNormed, x: tape.xFinal, mean: tape.meanF, rstd: tape.rstdF,
                               rows: b * n, dx: dX.data, accumulate: false, grads: grads)
         }
@@ -99,7 +99,7 @@ extension TunedViT {
         var dEmbedding: Tensor?                            // (B, N, C) official adapters: gradient reaching e
         func scoresGrad(_ l: Int, _ red: TokenReduction) -> UnsafeMutablePointer<Float>? {
             guard red.hasWeightGradient else { return nil }
-            if dScores[l] == nil { dScores[l] = arena.zeros([b, red.tokensIn - 1]) }
+            if dScores[l] == nil { dScores[l] = arena.zeros([b, red.tokensIn - 1]) }  // (B, N − 1)
             return dScores[l]!.data
         }
         /// Carries d(S_l(a_j)) back through the recorded chain of reductions into dA[j].
@@ -118,7 +118,7 @@ extension TunedViT {
             let bt = tape.blocks[l]!, blk = backbone.blocks[l]
             let nIn = bt.tokensIn, nOut = bt.xl.shape[1], rowsIn = b * nIn, rowsOut = b * nOut
             let dOut = dX  // (B, N', C); becomes d(x_l) in place unless AdaptFormer still needs it
-            if official[l] != nil && stageEnds(l) { dAcc = arena.copy(dOut) }
+            if official[l] != nil && stageEnds(l) { dAcc = arena.copy(dOut) }  // (B, N', C)
             // Adapter outputs: own residual contribution, later blocks' uses, official stage sums.
             var da: Tensor?  // (B, N', C)
             if dense[l] != nil || official[l] != nil {
@@ -126,7 +126,7 @@ extension TunedViT {
                 if dA[l] == nil && extraAcc == nil {
                     da = dOut  // read by the adapter's backward before it writes d(x_l)
                 } else {
-                    let t = arena.copy(dOut)
+                    let t = arena.copy(dOut)  // (B, N', C)
                     if let extra = dA[l] { Elementwise.add(extra.data, into: t.data, count: t.count) }
                     if let s = extraAcc { Elementwise.add(s.data, into: t.data, count: t.count) }
                     da = t
@@ -169,7 +169,7 @@ extension TunedViT {
             // Token reduction.
             var dxAttn = dxl  // (B, N, C) d(x after the attention residual)
             if let red = bt.reduction {
-                dxAttn = arena.zeros([b, nIn, c])
+                dxAttn = arena.zeros([b, nIn, c])  // (B, N, C)
                 red.applyTranspose(dxl.data, into: dxAttn.data, channels: c, input: bt.xAttn!.data, dScores: scoresGrad(l, red))
                 if let accIn = bt.accIn, let s = dAcc {
                     let prev = arena.zeros([b, nIn, c])  // (B, N, C)
@@ -246,7 +246,7 @@ extension TunedViT {
 
     /// `d` with each sample's rows scaled by its drop-path factor.
     private func scaledPerSample(_ d: Tensor, _ mask: [Float], arena: Arena) -> Tensor {
-        let out = arena.copy(d)
+        let out = arena.copy(d)  // like d
         let per = d.count / mask.count
         for bi in 0..<mask.count { for i in 0..<per { out.data[bi * per + i] *= mask[bi] } }
         return out

@@ -83,7 +83,7 @@ extension TunedViT {
             let masks = training && tuning.dropPath > 0 ? dropPathMasks(block: l, batch: b, rng: rng!) : nil
             bt?.tokensIn = n
             bt?.dropMasks = masks
-            if let bt { bt.xIn = arena.copy(x) }
+            if let bt { bt.xIn = arena.copy(x) }  // (B, N, C)
             // Attention: x += drop(proj(softmax(q·kᵀ·d^-½ + log sizes)·v)) of norm1(x).
             let h1 = arena.tensor([b, n, c])  // (B, N, C) norm1(x)
             let mean1 = arena.tensor([rows]), rstd1 = arena.tensor([rows])  // (B·N)
@@ -187,7 +187,7 @@ extension TunedViT {
             }
             if official[l] != nil {
                 if l != depth - 1 {
-                    if acc == nil { acc = arena.zeros(y.shape) }
+                    if acc == nil { acc = arena.zeros(y.shape) }  // (B, N', C)
                     Elementwise.add(a!.data, into: acc!.data, count: a!.count)
                 }
                 if stageEnds(l), let s = acc {
@@ -219,15 +219,15 @@ extension TunedViT {
         var normed = x  // (B, N, C) final norm over all tokens, unless it is timm's fc_norm after pooling
         let meanF = arena.tensor([b * n]), rstdF = arena.tensor([b * n])  // (B·N)
         if !backbone.normAfterPooling {
-            normed = arena.tensor(x.shape)
+            normed = arena.tensor(x.shape)  // (B, N, C)
             backbone.norm.forward(x.data, rows: b * n, into: normed.data, mean: meanF.data, rstd: rstdF.data)
         }
         let pooled = arena.tensor([b, c])  // (B, C)
         backbone.pool(normed, from: poolStart, into: pooled)
         var pooledMean: Tensor?, pooledRstd: Tensor?, pooledIn: Tensor?
         if backbone.normAfterPooling {
-            pooledIn = arena.copy(pooled)
-            pooledMean = arena.tensor([b]); pooledRstd = arena.tensor([b])
+            pooledIn = arena.copy(pooled)  // (B, C)
+            pooledMean = arena.tensor([b]); pooledRstd = arena.tensor([b])  // (B), (B)
             backbone.norm.forward(pooled.data, rows: b, into: pooled.data, mean: pooledMean!.data, rstd: pooledRstd!.data)
         }
         if let tape {
@@ -284,7 +284,7 @@ extension TunedViT {
                                 arena: Arena) {
         var logSizes: Tensor?  // (B, N)
         if let sizes {
-            let t = arena.tensor(sizes.shape)
+            let t = arena.tensor(sizes.shape)  // (B, N) log sizes
             for i in 0..<sizes.count { t.data[i] = Float.log(sizes.data[i]) }
             logSizes = t
         }
