@@ -24,7 +24,7 @@ struct ModelOptions: ParsableArguments {
     var pool: String = "token"
     @Option(help: "Threads for oneDNN and the Swift kernels (default: all cores).")
     var threads: Int?
-    @Option(help: "Linear-layer precision: fp32 (exact) or bf16 (about 2× faster matrix multiplies on AVX512-BF16 CPUs, ~1e-2 relative error).")
+    @Option(help: "Precision of the frozen matrix products and attention: fp32 (exact) or bf16 (about 2× faster on AVX512-BF16 CPUs, ~1e-2 relative error; trained layers and the optimiser stay fp32).")
     var precision: String = "fp32"
 
     @Option(help: "Fine-tuning method: \(TuningMethod.allCases.map(\.rawValue).joined(separator: ", ")) (default: the task file's, else a plain model).")
