@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <png.h>
+#include <unistd.h>
 
 /// Size of the message buffers used below.
 #define ST_PNG_MESSAGE_SIZE 256
@@ -120,9 +121,12 @@ static inline int st_png_read_pixels(st_png_reader *reader, unsigned char *out) 
 /// Writes `height` rows of `width` 8-bit RGB (channels 3) or RGBA (channels 4) pixels to a
 /// new file at `path`. On failure returns 1 with the reason in `message`
 /// (ST_PNG_MESSAGE_SIZE bytes); a partially written file may be left behind.
-static inline int st_png_write(const char *path, const unsigned char *pixels, int width, int height,
+/// Writes the PNG to the open file descriptor `fd` (a duplicate is closed here; `fd` stays open for the caller,
+/// which flushes it to disk and renames the file into place).
+static inline int st_png_write(int fd, const unsigned char *pixels, int width, int height,
                                int channels, char *message) {
-    FILE *file = fopen(path, "wb");
+    int copy = dup(fd);
+    FILE *file = copy >= 0 ? fdopen(copy, "wb") : NULL;
     if (file == NULL) {
         snprintf(message, ST_PNG_MESSAGE_SIZE, "%s", strerror(errno));
         return 1;

@@ -9,7 +9,8 @@ import Darwin
 struct AtomicFileWriter {
     /// The destination path.
     let path: String
-    fileprivate let fd: Int32
+    /// The temporary file's descriptor, for writers that take one (libpng).
+    let fd: Int32
 
     /// Appends `bytes`, retrying short writes and interrupted calls.
     func append(_ bytes: UnsafeRawBufferPointer) throws {
@@ -19,6 +20,16 @@ struct AtomicFileWriter {
     /// Appends `bytes`.
     func append(_ bytes: [UInt8]) throws {
         try bytes.withUnsafeBytes { try append($0) }
+    }
+
+    /// Writes `bytes` to `path` atomically (see ``writeFile(at:_:)``).
+    static func write(_ bytes: [UInt8], to path: String) throws {
+        try writeFile(at: path) { try $0.append(bytes) }
+    }
+
+    /// Writes `text` as UTF-8 to `path` atomically.
+    static func write(_ text: String, to path: String) throws {
+        try write(Array(text.utf8), to: path)
     }
 
     /// Creates a temporary file next to `path`, lets `body` fill it, flushes it to disk and renames it to

@@ -24,7 +24,7 @@ extension SyntheticImages {
         }
         let train = lines["train"] ?? [], cut = train.count * 4 / 5
         func write(_ name: String, _ l: [String]) throws {
-            try (l.joined(separator: "\n") + "\n").write(toFile: "\(folder)/\(name).txt", atomically: true, encoding: .utf8)
+            try AtomicFileWriter.write(l.joined(separator: "\n") + "\n", to: "\(folder)/\(name).txt")
         }
         try write("train800", Array(train[..<cut]))
         try write("val200", Array(train[cut...]))

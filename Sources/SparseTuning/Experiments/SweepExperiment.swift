@@ -168,7 +168,7 @@ public struct SweepExperiment {
         if trainedTensors == nil {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-            try encoder.encode(point).write(to: URL(fileURLWithPath: pointFile), options: .atomic)
+            try AtomicFileWriter.write([UInt8](encoder.encode(point)), to: pointFile)
             try? FileManager.default.removeItem(atPath: TrainingCheckpoint.resumePath(
                 forTask: (dir as NSString).appendingPathComponent("task.safetensors")))
         }

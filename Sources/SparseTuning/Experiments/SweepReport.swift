@@ -66,7 +66,7 @@ public struct SweepReport: Sendable {
     public func write(to directory: String) throws -> [String] {
         let csvPath = (directory as NSString).appendingPathComponent(Self.csvName)
         do {
-            try csv().write(toFile: csvPath, atomically: true, encoding: .utf8)
+            try AtomicFileWriter.write(csv(), to: csvPath)
         } catch {
             throw SparseTuningError("cannot write '\(csvPath)': \(error.localizedDescription)")
         }

@@ -231,7 +231,7 @@ public struct VTABExperiment {
         } else {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-            try encoder.encode(plan).write(to: URL(fileURLWithPath: planPath), options: .atomic)
+            try AtomicFileWriter.write([UInt8](encoder.encode(plan)), to: planPath)
             log("\(prefix): training on \(train.count) images for \(plan.options.epochs) epochs, testing on \(test.count)")
         }
 

@@ -141,7 +141,7 @@ public struct VTABReport: Sendable {
         for (name, text) in [("results.csv", csv()), ("results.md", markdown())] {
             let path = (directory as NSString).appendingPathComponent(name)
             do {
-                try text.write(toFile: path, atomically: true, encoding: .utf8)
+                try AtomicFileWriter.write(text, to: path)
             } catch {
                 throw SparseTuningError("cannot write '\(path)': \(error.localizedDescription)")
             }

@@ -72,7 +72,7 @@ public struct VTABRunResult: Codable, Sendable, Equatable {
     /// Writes the result atomically to `path`.
     public func write(to path: String) throws {
         do {
-            try encoded().write(to: URL(fileURLWithPath: path), options: .atomic)
+            try AtomicFileWriter.write([UInt8](encoded()), to: path)
         } catch {
             throw SparseTuningError("cannot write run result '\(path)': \(error.localizedDescription)")
         }

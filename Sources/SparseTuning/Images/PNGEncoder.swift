@@ -1,10 +1,10 @@
-// PNGEncoder: writes 8-bit RGB / RGBA PNG files through libpng, atomically (temporary file + rename).
+// PNGEncoder: writes 8-bit RGB / RGBA PNG files through libpng, atomically through the one atomic file writer.
 import CPNG
 import Foundation
 
 /// Writes PNG files (8 bits per sample, non-interlaced, default zlib compression).
 ///
-/// The data goes to a temporary file in the destination directory which is then renamed over
+/// The data goes to a temporary file in the destination directory, flushed to disk and then renamed over
 /// `path`, so readers never see a half-written image.
 public enum PNGEncoder {
     /// Writes `image` as an RGB PNG at `path`, replacing any existing file.
@@ -28,22 +28,15 @@ public enum PNGEncoder {
         guard width > 0, height > 0, width < Int(Int32.max), height < Int(Int32.max) else {
             throw SparseTuningError("cannot write PNG '\(path)': invalid size \(width)×\(height)")
         }
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp").path
-        var message = [CChar](repeating: 0, count: Int(ST_PNG_MESSAGE_SIZE))
-        let status = samples.withUnsafeBufferPointer { pixels in
-            st_png_write(temporary, pixels.baseAddress!, Int32(width), Int32(height), channels, &message)
-        }
-        guard status == 0 else {
-            try? FileManager.default.removeItem(atPath: temporary)
-            let reason = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            throw SparseTuningError("cannot write PNG '\(path)': \(reason)")
-        }
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw SparseTuningError("cannot write PNG '\(path)': \(reason)")
+        try AtomicFileWriter.writeFile(at: path) { file in
+            var message = [CChar](repeating: 0, count: Int(ST_PNG_MESSAGE_SIZE))
+            let status = samples.withUnsafeBufferPointer { pixels in
+                st_png_write(file.fd, pixels.baseAddress!, Int32(width), Int32(height), channels, &message)
+            }
+            guard status == 0 else {
+                let reason = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                throw SparseTuningError("cannot write PNG '\(path)': \(reason)")
+            }
         }
     }
 }

@@ -10,8 +10,7 @@ extension LineChart {
     /// Writes ``svg(width:height:)`` to `path` atomically (temporary file + rename).
     /// - Throws: ``SparseTuningError`` naming `path` when it cannot be written.
     public func writeSVG(to path: String, width: Int = 800, height: Int = 500) throws {
-        let bytes = Array(svg(width: width, height: height).utf8)
-        try AtomicFileWriter.writeFile(at: path) { try $0.append(bytes) }
+        try AtomicFileWriter.write(svg(width: width, height: height), to: path)
     }
 
     /// The chart's SVG elements (no enclosing `svg` element), for embedding at the origin; `id` names its clip

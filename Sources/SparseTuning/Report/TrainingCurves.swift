@@ -91,7 +91,6 @@ public struct TrainingCurves: Sendable {
 
     /// Writes ``svg(width:panelHeight:)`` at `path`, atomically.
     public func writeSVG(to path: String, width: Int = 800, panelHeight: Int = 320) throws {
-        let bytes = Array(svg(width: width, panelHeight: panelHeight).utf8)
-        try AtomicFileWriter.writeFile(at: path) { try $0.append(bytes) }
+        try AtomicFileWriter.write(svg(width: width, panelHeight: panelHeight), to: path)
     }
 }

@@ -103,7 +103,7 @@ public struct ConfusionMatrix: Sendable, Equatable {
     /// - Throws: ``SparseTuningError`` naming `path` on I/O failure, or as ``csv(classNames:)``.
     public func writeCSV(to path: String, classNames: [String]? = nil) throws {
         let text = try csv(classNames: classNames)
-        try AtomicFileWriter.writeFile(at: path) { try $0.append(Array(text.utf8)) }
+        try AtomicFileWriter.write(text, to: path)
     }
 
     /// A CSV field, quoted (with doubled quotes) when it contains a comma, quote or line break.

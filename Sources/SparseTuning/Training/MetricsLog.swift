@@ -154,7 +154,7 @@ public final class MetricsLog {
             }
             if dropped {
                 let text = kept.map { $0 + "\n" }.joined()
-                try AtomicFileWriter.writeFile(at: path) { try $0.append(Array(text.utf8)) }
+                try AtomicFileWriter.write(text, to: path)
             }
         }
         let flags: Int32
