@@ -44,7 +44,7 @@ struct PredictCommand: ParsableCommand {
         let built = try buildModel(model, weights: weights)
         let vit = built.model
         guard vit.config.classes > 0 else { throw SparseTuningError("the model has no head (--classes 0); nothing to predict") }
-        let names = try labels.map { try readLabels($0, classes: vit.config.classes) } ?? built.task?.classNames
+        let names = try labels.map { try readLabels($0, classes: vit.config.classes) } ?? built.classNames
         let normName = norm ?? built.task?.normalization ?? "inception"
         guard let normalization = Normalization(name: normName) else {
             throw SparseTuningError("--norm '\(normName)' is not valid; expected inception or imagenet")

@@ -67,7 +67,7 @@ struct VisualizeCommand: ParsableCommand {
                 let k = cfg.classes
                 let probs = softmax(Array(UnsafeBufferPointer(start: logits.data + b * k, count: k)))
                 let top = probs.indices.max { probs[$0] < probs[$1] || (probs[$0] == probs[$1] && $0 > $1) }!
-                let names = built.task?.classNames
+                let names = built.classNames
                 let label = names.map { top < $0.count ? $0[top] : "\(top)" } ?? "class \(top)"
                 title += String(format: "; predicted %@ (p = %.2f)", label, Double(probs[top]))
             }
