@@ -88,7 +88,7 @@ public enum Checkpoint {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
             return path
         }
-        let weights = URL(fileURLWithPath: path).appendingPathComponent("model.safetensors").path
+        let weights = (path.hasSuffix("/") ? path : path + "/") + "model.safetensors"
         guard FileManager.default.fileExists(atPath: weights) else {
             throw SparseTuningError("\(path): is a directory without model.safetensors (a Hugging Face model directory "
                 + "holds model.safetensors and config.json; sharded checkpoints are not supported)")

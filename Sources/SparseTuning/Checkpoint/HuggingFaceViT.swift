@@ -147,7 +147,8 @@ public enum HuggingFaceViT {
 
     /// The config.json that belongs to the weights file `path`: the one in the same directory.
     public static func configPath(forWeights path: String) -> String {
-        URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("config.json").path
+        guard let slash = path.lastIndex(of: "/") else { return "config.json" }
+        return String(path[...slash]) + "config.json"
     }
 
     /// Tensors the loader ignores: the `ViTModel` pooler (Linear + tanh on the class token; timm's ViT has none,
