@@ -102,6 +102,14 @@ final class CheckpointHFViTTests: XCTestCase {
         let f = try XCTUnwrap(NPY.read(path: "\(dir)/f.npy").tensor)
         assertClose(f.values, io["base.features"].values, atol: 0, rtol: 1e-4, "CLI features")
 
+        // predict labels classes with config.json's id2label.
+        let (pcode, out, perr) = try runSparseTune(["predict", "--weights", fixturePath("hf/vit_cls"), "--top", "5",
+                                                    "--image", fixturePath("images/jpeg_baseline420.jpg")])
+        XCTAssertEqual(pcode, 0, perr)
+        for name in ["tench", "goldfish", "great white shark", "tiger shark", "hammerhead"] {
+            XCTAssertTrue(out.contains(name), "predict output should name \(name): \(out)")
+        }
+
         let cls = fixturePath("hf/vit_cls/model.safetensors")
         let run = ["--input", "\(dir)/x.npy", "--output", "\(dir)/z.npy"]
         try assertCLIError(["forward", "--weights", cls, "--depth", "6"] + run, mentions: "--depth 6 disagrees")
