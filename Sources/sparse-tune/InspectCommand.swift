@@ -6,7 +6,7 @@ import SparseTuning
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "List a checkpoint's tensors, metadata and parameter count (.safetensors or Google .npz).")
+        abstract: "List a checkpoint's tensors, metadata and parameter count (.safetensors, Google .npz, or a Hugging Face ViT directory).")
 
     @Argument(help: "Checkpoint file.")
     var file: String

@@ -1,5 +1,5 @@
-// Builds the model a command asked for: the backbone shape from the flags, a task file's metadata or a Google
-// .npz's arrays; the method from a task file or the flags; weights layered from --weights files.
+// Builds the model a command asked for: the backbone shape from the flags, a task file's metadata, a Google .npz's
+// arrays or a Hugging Face ViT's config.json; the method from a task file or the flags; weights layered from --weights.
 import Foundation
 import SparseTuning
 

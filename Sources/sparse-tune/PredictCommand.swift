@@ -8,7 +8,7 @@ struct PredictCommand: ParsableCommand {
         commandName: "predict",
         abstract: "Classify JPEG/PNG images and print the top classes with probabilities.")
 
-    @Option(name: .customLong("weights"), help: "Checkpoint (.safetensors or Google .npz); repeat to layer files.")
+    @Option(name: .customLong("weights"), help: "Checkpoint (.safetensors, Google .npz, or a Hugging Face ViT directory); repeat to layer files.")
     var weights: [String] = []
     @OptionGroup var model: ModelOptions
     @Option(name: .customLong("image"), help: "Image file (JPEG or PNG); repeat for several.")

@@ -14,7 +14,7 @@ struct VisualizeCommand: ParsableCommand {
             + "The model needs EViT sparsification: a task file trained with it, or --keep-rate below 1 "
             + "(and --ts-layers).")
 
-    @Option(name: .customLong("weights"), help: "Checkpoint (.safetensors or Google .npz); repeat to layer files (backbone, then task file).")
+    @Option(name: .customLong("weights"), help: "Checkpoint (.safetensors, Google .npz, or a Hugging Face ViT directory); repeat to layer files (backbone, then task file).")
     var weights: [String] = []
     @OptionGroup var model: ModelOptions
     @Option(name: .customLong("image"), help: "Image file (JPEG or PNG); repeat for several.")
