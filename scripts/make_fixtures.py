@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Regenerate the PyTorch reference fixtures that the Swift tests compare against.
 
-Run from anywhere:  /work/venv/bin/python scripts/make_fixtures.py [--only vit,checkpoint,image,sparse,training]
+Run from anywhere:  /work/venv/bin/python scripts/make_fixtures.py [--only vit,checkpoint,image,sparse,training,hf]
 
 Needs Python >= 3.10 with torch (CPU), numpy, safetensors, pillow; timm (+ torchvision)
 for the timm cross-checks and the image fixtures (see scripts/README.md for the venv recipe,
@@ -60,6 +60,11 @@ training  (scripts/fixtures/training_fixtures.py, model from scripts/fixtures/sp
         decay 1e-4 on the 2-D weights only). backbone.<timm name>, init.<trainable>, final.<trainable>
         (after step 10), x, labels, losses (10, before each update), tokens; config JSON in
         __metadata__["case_config"]. Float64 maths, stored F32; a float32 rerun is checked against it.
+hf  (scripts/fixtures/hf_fixtures.py)
+    -> Tests/SparseTuningTests/Fixtures/hf/ (about 110 KB)
+        vit_cls/ (transformers ViTForImageClassification, 24/2 layers/3 heads/48/patch 4/16px/5 labels with
+        id2label) and vit_base/ (ViTModel with a pooler, qkv_bias false), each model.safetensors + config.json
+        from save_pretrained; io.safetensors: x, cls.logits, base.features (last_hidden_state[:, 0]).
 checkpoint  (scripts/fixtures/checkpoint_fixtures.py, owned by its author)
 image       (scripts/fixtures/image_fixtures.py, owned by its author)
 """
@@ -78,6 +83,7 @@ FIXTURE_MODULES = [
     ("image", "image_fixtures.py"),
     ("sparse", "sparse_fixtures.py"),
     ("training", "training_fixtures.py"),
+    ("hf", "hf_fixtures.py"),
 ]
 
 

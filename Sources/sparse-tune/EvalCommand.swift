@@ -29,7 +29,7 @@ struct EvalCommand: ParsableCommand {
                                             augmentation: .eval(size: built.model.config.imageSize, mode: try dataOptions.resizeMode(format)),
                                             normalization: try dataOptions.normalization(task: built.task),
                                             workers: dataOptions.workers, skipBadImages: dataOptions.skipBadImages)
-        let names = built.task?.classNames ?? source.classNames
+        let names = built.classNames ?? source.classNames
         if let confusion { try result.confusion.writeCSV(to: confusion, classNames: names.count == result.confusion.classes ? names : nil) }
         let perClass = result.confusion.perClassAccuracy
         if json {

@@ -8,7 +8,7 @@ struct ForwardCommand: ParsableCommand {
         commandName: "forward",
         abstract: "Run the model on a normalised (B, 3, S, S) float32 .npy and write (B, K) logits as .npy.")
 
-    @Option(name: .customLong("weights"), help: "Checkpoint (.safetensors or Google .npz); repeat to layer files.")
+    @Option(name: .customLong("weights"), help: "Checkpoint (.safetensors, Google .npz, or a Hugging Face ViT directory); repeat to layer files.")
     var weights: [String] = []
     @OptionGroup var model: ModelOptions
     @Option(help: "Input .npy, float32 (B, 3, S, S), already normalised.")

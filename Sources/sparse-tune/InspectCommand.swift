@@ -6,7 +6,7 @@ import SparseTuning
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "List a checkpoint's tensors, metadata and parameter count (.safetensors or Google .npz).")
+        abstract: "List a checkpoint's tensors, metadata and parameter count (.safetensors, Google .npz, or a Hugging Face ViT directory).")
 
     @Argument(help: "Checkpoint file.")
     var file: String
@@ -24,6 +24,12 @@ struct InspectCommand: ParsableCommand {
             if let l = info.googleLayout {
                 out["google_layout"] = ["dim": l.dim, "depth": l.depth, "heads": l.heads, "mlp": l.mlpDim,
                                         "patch": l.patchSize, "tokens": l.tokens, "head_classes": l.headClasses as Any]
+            }
+            if let c = info.huggingFace {
+                out["huggingface_config"] = ["file": c.file, "architecture": c.architecture as Any, "dim": c.dim,
+                                             "depth": c.depth, "heads": c.heads, "mlp": c.mlpDim, "patch": c.patchSize,
+                                             "image_size": c.imageSize, "eps": Double(c.eps), "qkv_bias": c.qkvBias,
+                                             "class_names": c.classNames as Any]
             }
             if let p = info.mappingProblem { out["mapping_problem"] = p }
             let data = try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys])
@@ -43,6 +49,11 @@ struct InspectCommand: ParsableCommand {
         if let l = info.googleLayout {
             print("Google ViT layout: dim \(l.dim), depth \(l.depth), heads \(l.heads), mlp \(l.mlpDim), patch \(l.patchSize), "
                   + "\(l.tokens) position embeddings, head \(l.headClasses.map { "\($0) classes" } ?? "none")")
+        }
+        if let c = info.huggingFace {
+            print("Hugging Face ViT (\(c.architecture ?? "no architectures"), \(c.file)): dim \(c.dim), depth \(c.depth), "
+                  + "heads \(c.heads), mlp \(c.mlpDim), patch \(c.patchSize), image \(c.imageSize), eps \(c.eps), "
+                  + "qkv_bias \(c.qkvBias), \(c.classNames.map { "\($0.count) class names" } ?? "no id2label")")
         }
         if let p = info.mappingProblem { print("does not map to timm names: \(p)") }
     }

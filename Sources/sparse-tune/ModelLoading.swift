@@ -1,5 +1,5 @@
-// Builds the model a command asked for: the backbone shape from the flags, a task file's metadata or a Google
-// .npz's arrays; the method from a task file or the flags; weights layered from --weights files.
+// Builds the model a command asked for: the backbone shape from the flags, a task file's metadata, a Google .npz's
+// arrays or a Hugging Face ViT's config.json; the method from a task file or the flags; weights layered from --weights.
 import Foundation
 import SparseTuning
 
@@ -7,6 +7,8 @@ import SparseTuning
 struct BuiltModel {
     let model: TunedViT
     let task: TaskConfig?
+    /// Class names: the task file's, else a Hugging Face checkpoint's id2label (when its head is used).
+    var classNames: [String]? = nil
 }
 
 /// The model described by `options`, with `weights` loaded in order (random initialisation when none are given).
@@ -33,6 +35,8 @@ func buildModel(_ options: ModelOptions, weights: [String], forTraining: Bool = 
     let posTokens = layered.tensors["pos_embed"].map { $0.shape.count == 3 ? $0.shape[1] - 1 : 0 } ?? 0
     let side = Int(Double(posTokens).squareRoot())
     func defaultSize(patch: Int) -> Int? { side > 0 && side * side == posTokens ? side * patch : nil }
+    let huggingFace = try huggingFaceConfig(weights)
+    if let hf = huggingFace { try checkFlags(options, against: hf) }
     var config: ViTConfig
     if options.arch == nil && options.dim == nil, let t = task {
         config = t.vit
@@ -42,6 +46,11 @@ func buildModel(_ options: ModelOptions, weights: [String], forTraining: Bool = 
         config = ViTConfig(dim: layout.dim, depth: layout.depth, heads: layout.heads, mlpDim: layout.mlpDim,
                            patch: layout.patchSize)
         try options.apply(to: &config, defaultClasses: headClasses ?? 0, defaultImageSize: defaultSize(patch: layout.patchSize))
+    } else if task == nil, let hf = huggingFace?.config {
+        // A Hugging Face ViT's config.json names its architecture (flags that disagree were refused above);
+        // flags may still set image size, classes and pooling.
+        config = hf.vitConfig(classes: 0)
+        try options.apply(to: &config, defaultClasses: headClasses ?? 0, defaultImageSize: hf.imageSize)
     } else {
         config = try options.config(defaultClasses: headClasses ?? 0)
         if options.imageSize == nil, let size = defaultSize(patch: config.patch) {
@@ -49,6 +58,7 @@ func buildModel(_ options: ModelOptions, weights: [String], forTraining: Bool = 
             try config.validate()
         }
     }
+    if let hf = huggingFace?.config { config.eps = hf.eps }
     let tuning = try options.tuning(base: task?.tuning)
     let sameTask = task.map { $0.tuning.method == tuning.method && $0.vit.classes == config.classes } ?? false
     let freshHead = forTraining && !sameTask
@@ -57,14 +67,56 @@ func buildModel(_ options: ModelOptions, weights: [String], forTraining: Bool = 
     let model = try TunedViT(backbone: VisionTransformer(config: config, seed: nil), tuning: tuning)
     let report = try model.load(modules, sources: layered.sources, freshHead: freshHead, requireModules: task?.tuning.method == tuning.method)
     if let dropped = report.headDropped, !freshHead { note("note: checkpoint head not used: \(dropped)") }
+    if let hf = huggingFace, hf.hasPooler {
+        note("note: \(hf.path): the ViTModel pooler (pooler.dense.*) is ignored; features are the final-normed class token")
+    }
     model.precision = precision
-    return BuiltModel(model: model, task: task)
+    var names = task?.classNames
+    if names == nil, let hfNames = huggingFace?.config.classNames, hfNames.count == config.classes,
+       layered.sources["head.weight"] == huggingFace?.path {
+        names = hfNames
+    }
+    return BuiltModel(model: model, task: task, classNames: names)
 }
 
 /// Tensors a method adds to a backbone (adapters, LoRA, prompts, the BatchNorm head's buffers).
 private func isMethodTensor(_ name: String) -> Bool {
     name.contains(".adapter.") || name.contains(".adaptmlp.") || name.contains(".houlsby.") || name.contains(".lora_")
         || name.hasPrefix("vpt.") || name.hasPrefix("head.0.") || name.hasPrefix("head.1.")
+}
+
+/// The config.json of the first Hugging Face ViT among `paths` (resolved weights file), if any, and whether its
+/// file has a ViTModel pooler.
+private func huggingFaceConfig(_ paths: [String]) throws -> (path: String, config: HuggingFaceViTConfig, hasPooler: Bool)? {
+    for p in paths {
+        let info = try Checkpoint.inspect(p)
+        guard info.format == .huggingFaceViT else { continue }
+        guard let config = info.huggingFace else { throw SparseTuningError(info.mappingProblem ?? "\(p): no config.json") }
+        return (info.path, config, info.rows.contains { $0.name.hasPrefix("pooler.") || $0.name.hasPrefix("vit.pooler.") })
+    }
+    return nil
+}
+
+/// Refuses architecture flags that disagree with a Hugging Face checkpoint's config.json.
+private func checkFlags(_ options: ModelOptions, against hf: (path: String, config: HuggingFaceViTConfig, hasPooler: Bool)) throws {
+    let c = hf.config
+    if options.arch != nil { _ = try options.config() }  // an unknown preset or --arch with --dim is refused as usual
+    var given: [(flag: String, value: Int, key: String, file: Int)] = []
+    if let arch = options.arch, let p = ViTConfig.preset(arch) {
+        given += [("--arch \(arch): dim", p.dim, "hidden_size", c.dim), ("--arch \(arch): depth", p.depth, "num_hidden_layers", c.depth),
+                  ("--arch \(arch): heads", p.heads, "num_attention_heads", c.heads),
+                  ("--arch \(arch): mlp", p.mlpDim, "intermediate_size", c.mlpDim),
+                  ("--arch \(arch): patch", p.patch, "patch_size", c.patchSize)]
+    }
+    if let v = options.dim { given.append(("--dim", v, "hidden_size", c.dim)) }
+    if let v = options.depth { given.append(("--depth", v, "num_hidden_layers", c.depth)) }
+    if let v = options.heads { given.append(("--heads", v, "num_attention_heads", c.heads)) }
+    if let v = options.mlp { given.append(("--mlp", v, "intermediate_size", c.mlpDim)) }
+    if let v = options.patch { given.append(("--patch", v, "patch_size", c.patchSize)) }
+    if let bad = given.first(where: { $0.value != $0.file }) {
+        throw SparseTuningError("\(bad.flag) \(bad.value) disagrees with \(c.file): \(bad.key) is \(bad.file) "
+            + "(the architecture of a Hugging Face ViT comes from its config.json; drop the flag)")
+    }
 }
 
 /// The layout of the first Google .npz among `paths`, if any.

@@ -8,7 +8,7 @@ struct PredictCommand: ParsableCommand {
         commandName: "predict",
         abstract: "Classify JPEG/PNG images and print the top classes with probabilities.")
 
-    @Option(name: .customLong("weights"), help: "Checkpoint (.safetensors or Google .npz); repeat to layer files.")
+    @Option(name: .customLong("weights"), help: "Checkpoint (.safetensors, Google .npz, or a Hugging Face ViT directory); repeat to layer files.")
     var weights: [String] = []
     @OptionGroup var model: ModelOptions
     @Option(name: .customLong("image"), help: "Image file (JPEG or PNG); repeat for several.")
@@ -44,7 +44,7 @@ struct PredictCommand: ParsableCommand {
         let built = try buildModel(model, weights: weights)
         let vit = built.model
         guard vit.config.classes > 0 else { throw SparseTuningError("the model has no head (--classes 0); nothing to predict") }
-        let names = try labels.map { try readLabels($0, classes: vit.config.classes) } ?? built.task?.classNames
+        let names = try labels.map { try readLabels($0, classes: vit.config.classes) } ?? built.classNames
         let normName = norm ?? built.task?.normalization ?? "inception"
         guard let normalization = Normalization(name: normName) else {
             throw SparseTuningError("--norm '\(normName)' is not valid; expected inception or imagenet")

@@ -16,7 +16,7 @@ struct SweepCommand: ParsableCommand {
         fvcore (1 multiply-accumulate = 1 FLOP); images/s is measured on this machine.
         """)
 
-    @Option(name: .customLong("weights"), help: "Backbone checkpoint (.safetensors or Google .npz); repeat to layer files.")
+    @Option(name: .customLong("weights"), help: "Backbone checkpoint (.safetensors, Google .npz, or a Hugging Face ViT directory); repeat to layer files.")
     var weights: [String] = []
     @OptionGroup var model: ModelOptions
     @OptionGroup var dataOptions: DataOptions
@@ -36,7 +36,7 @@ struct SweepCommand: ParsableCommand {
     var out: String = "sweep"
 
     func run() throws {
-        guard !weights.isEmpty else { throw SparseTuningError("sweep needs --weights BACKBONE (a .safetensors or Google .npz)") }
+        guard !weights.isEmpty else { throw SparseTuningError("sweep needs --weights BACKBONE (a .safetensors, Google .npz or Hugging Face ViT directory)") }
         guard noTrain == (task != nil) else {
             throw SparseTuningError(noTrain ? "--no-train needs --task FILE (the trained task to evaluate)"
                                             : "--task is only used with --no-train (evaluate instead of training)")

@@ -9,7 +9,7 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Fine-tune a backbone (default method: sparse-tuning; VTAB-1K recipe, docs/METHOD.md §5).")
 
-    @Option(name: .customLong("weights"), help: "Backbone checkpoint (.safetensors or Google .npz); repeat to layer files.")
+    @Option(name: .customLong("weights"), help: "Backbone checkpoint (.safetensors, Google .npz, or a Hugging Face ViT directory); repeat to layer files.")
     var weights: [String] = []
     @OptionGroup var model: ModelOptions
     @OptionGroup var dataOptions: DataOptions
@@ -80,7 +80,7 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         if weights.isEmpty && model.method != TuningMethod.full.rawValue {
-            throw SparseTuningError("train needs --weights BACKBONE (a .safetensors or Google .npz); only --method full may start from random weights")
+            throw SparseTuningError("train needs --weights BACKBONE (a .safetensors, Google .npz or Hugging Face ViT directory); only --method full may start from random weights")
         }
         let options = try trainingOptions()
         let format = try dataOptions.parsedFormat()

@@ -22,7 +22,7 @@ struct VTABCommand: ParsableCommand {
 
     @Option(help: "The VTAB-1K folder holding one subfolder per task (cifar or cifar100, oxford_iiit_pet or oxford_pet, …).")
     var root: String
-    @Option(name: .customLong("weights"), help: "Backbone checkpoint (.safetensors or Google .npz such as ViT-B_16.npz); repeat to layer files.")
+    @Option(name: .customLong("weights"), help: "Backbone checkpoint (.safetensors, Google .npz, or a Hugging Face ViT directory such as ViT-B_16.npz); repeat to layer files.")
     var weights: [String] = []
     @OptionGroup var model: ModelOptions
     @Option(help: "Tasks, comma-separated (default: all 19).")

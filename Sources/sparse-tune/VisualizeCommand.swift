@@ -14,7 +14,7 @@ struct VisualizeCommand: ParsableCommand {
             + "The model needs EViT sparsification: a task file trained with it, or --keep-rate below 1 "
             + "(and --ts-layers).")
 
-    @Option(name: .customLong("weights"), help: "Checkpoint (.safetensors or Google .npz); repeat to layer files (backbone, then task file).")
+    @Option(name: .customLong("weights"), help: "Checkpoint (.safetensors, Google .npz, or a Hugging Face ViT directory); repeat to layer files (backbone, then task file).")
     var weights: [String] = []
     @OptionGroup var model: ModelOptions
     @Option(name: .customLong("image"), help: "Image file (JPEG or PNG); repeat for several.")
@@ -67,7 +67,7 @@ struct VisualizeCommand: ParsableCommand {
                 let k = cfg.classes
                 let probs = softmax(Array(UnsafeBufferPointer(start: logits.data + b * k, count: k)))
                 let top = probs.indices.max { probs[$0] < probs[$1] || (probs[$0] == probs[$1] && $0 > $1) }!
-                let names = built.task?.classNames
+                let names = built.classNames
                 let label = names.map { top < $0.count ? $0[top] : "\(top)" } ?? "class \(top)"
                 title += String(format: "; predicted %@ (p = %.2f)", label, Double(probs[top]))
             }

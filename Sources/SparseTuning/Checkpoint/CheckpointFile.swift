@@ -1,5 +1,6 @@
-// Loading a checkpoint of either format (timm/own .safetensors or Google ViT .npz) into timm-named tensors,
+// Loading a checkpoint of any format (timm/own .safetensors, Google ViT .npz, Hugging Face ViT) into timm-named tensors,
 // and layering several checkpoint files (backbone, then task files) into one state dict.
+import Foundation
 
 /// The on-disk format of a checkpoint.
 public enum CheckpointFormat: String, Sendable {
@@ -7,6 +8,9 @@ public enum CheckpointFormat: String, Sendable {
     case safetensors
     /// A Google ViT `.npz` (zip of `.npy` arrays with JAX names), mapped to timm names on load.
     case googleNPZ
+    /// A Hugging Face `transformers` ViT (`model.safetensors` with `vit.embeddings.…` names and a `config.json`
+    /// beside it), mapped to timm names on load.
+    case huggingFaceViT
 }
 
 /// A checkpoint read into memory.
@@ -19,6 +23,8 @@ public struct LoadedCheckpoint: Sendable {
     public let tensors: [String: Tensor]
     /// The safetensors `__metadata__` (empty for `.npz`).
     public let metadata: [String: String]
+    /// For a Hugging Face ViT: its config.json (architecture, eps, class names).
+    public var huggingFace: HuggingFaceViTConfig? = nil
 }
 
 /// Reading checkpoints of any supported format.
@@ -47,10 +53,17 @@ public enum Checkpoint {
     /// ``GoogleViT/timmStateDict(_:file:)``.
     /// - Throws: ``SparseTuningError`` naming the file (and tensor or array) for any format violation.
     public static func load(_ path: String) throws -> LoadedCheckpoint {
+        let path = try resolve(path)
         let file = try MappedFile(path: path)
         switch try format(of: file) {
-        case .safetensors:
+        case .safetensors, .huggingFaceViT:
             let safetensors = try SafetensorsFile(file: file)
+            if HuggingFaceViT.isHuggingFaceViT(safetensors.names) {
+                let config = try HuggingFaceViTConfig.read(path: HuggingFaceViT.configPath(forWeights: path))
+                let tensors = try HuggingFaceViT.timmStateDict(safetensors.loadAll(), config: config, file: path)
+                return LoadedCheckpoint(path: path, format: .huggingFaceViT, tensors: tensors,
+                                        metadata: safetensors.metadata, huggingFace: config)
+            }
             return LoadedCheckpoint(path: path, format: .safetensors, tensors: try safetensors.loadAll(),
                                     metadata: safetensors.metadata)
         case .googleNPZ:
@@ -67,6 +80,22 @@ public enum Checkpoint {
         }
     }
 
+    /// `path`, or `path/model.safetensors` when `path` is a directory (a Hugging Face model directory holding
+    /// model.safetensors and config.json).
+    /// - Throws: ``SparseTuningError`` for a directory without `model.safetensors`.
+    public static func resolve(_ path: String) throws -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            return path
+        }
+        let weights = (path.hasSuffix("/") ? path : path + "/") + "model.safetensors"
+        guard FileManager.default.fileExists(atPath: weights) else {
+            throw SparseTuningError("\(path): is a directory without model.safetensors (a Hugging Face model directory "
+                + "holds model.safetensors and config.json; sharded checkpoints are not supported)")
+        }
+        return weights
+    }
+
     /// Loads several checkpoints and layers them in order: a tensor or metadata key in a later file replaces
     /// the same name from an earlier one (e.g. a backbone followed by a task file of adapters and head).
     /// - Returns: the merged tensors, the file each tensor came from, and the merged metadata.
@@ -79,7 +108,7 @@ public enum Checkpoint {
             let checkpoint = try load(path)
             for (name, tensor) in checkpoint.tensors {
                 tensors[name] = tensor
-                sources[name] = path
+                sources[name] = checkpoint.path
             }
             metadata.merge(checkpoint.metadata) { _, later in later }
         }

@@ -24,8 +24,10 @@ public struct CheckpointInspection: Sendable {
     public let metadata: [String: String]
     /// For a Google `.npz` whose arrays map onto timm names: the architecture they describe.
     public let googleLayout: GoogleViTLayout?
-    /// For a Google `.npz` that does not map onto timm names: why not. Nil otherwise.
+    /// For a Google `.npz` or a Hugging Face ViT that does not map onto timm names: why not. Nil otherwise.
     public let mappingProblem: String?
+    /// For a Hugging Face ViT: its config.json, when it reads.
+    public var huggingFace: HuggingFaceViTConfig? = nil
 
     /// Total number of stored elements (parameters).
     public var totalParameters: Int { rows.reduce(0) { $0 + $1.elementCount } }
@@ -36,14 +38,26 @@ extension Checkpoint {
     /// the rows are the raw arrays, and the result says whether (and as what layout) they map to timm names.
     /// - Throws: ``SparseTuningError`` naming the file when it cannot be read or is malformed.
     public static func inspect(_ path: String) throws -> CheckpointInspection {
+        let path = try resolve(path)
         let file = try MappedFile(path: path)
         switch try format(of: file) {
-        case .safetensors:
+        case .safetensors, .huggingFaceViT:
             let safetensors = try SafetensorsFile(file: file)
             let rows = safetensors.names.map { name in
                 let entry = safetensors.entry(name)!
                 return CheckpointInspection.Row(name: name, dtype: entry.dtype.rawValue, shape: entry.shape,
                                                 elementCount: entry.elementCount)
+            }
+            if HuggingFaceViT.isHuggingFaceViT(safetensors.names) {
+                var config: HuggingFaceViTConfig?
+                var problem: String?
+                do {
+                    config = try HuggingFaceViTConfig.read(path: HuggingFaceViT.configPath(forWeights: path))
+                } catch let error as SparseTuningError {
+                    problem = error.message
+                }
+                return CheckpointInspection(path: path, format: .huggingFaceViT, rows: rows, metadata: safetensors.metadata,
+                                            googleLayout: nil, mappingProblem: problem, huggingFace: config)
             }
             return CheckpointInspection(path: path, format: .safetensors, rows: rows, metadata: safetensors.metadata,
                                         googleLayout: nil, mappingProblem: nil)
