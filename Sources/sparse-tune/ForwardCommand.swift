@@ -26,7 +26,7 @@ struct ForwardCommand: ParsableCommand {
         }
         let array = try NPY.read(path: input)
         guard let x = array.tensor, array.dtype == .float32 else {
-            throw SparseTuningError("\(input): expected float32 ('<f4') data, found '\(array.dtype.rawValue)'")
+            throw SparseTuningError("\(input): expected float32 ('<f4' or '>f4') data, found '\(array.descr)'")
         }
         guard x.shape.count == 4, x.shape[1] == 3 else {
             throw SparseTuningError("\(input): expected shape (B, 3, S, S), found \(x.shape)")

@@ -24,11 +24,11 @@ struct GradCommand: ParsableCommand {
         let vit = built.model
         let xa = try NPY.read(path: input)
         guard let x = xa.tensor, xa.dtype == .float32, x.shape.count == 4 else {
-            throw SparseTuningError("\(input): expected float32 (B, 3, S, S), found '\(xa.dtype.rawValue)' \(xa.shape)")
+            throw SparseTuningError("\(input): expected float32 (B, 3, S, S), found '\(xa.descr)' \(xa.shape)")
         }
         let la = try NPY.read(path: labels)
         guard let values = la.int64Values, la.shape == [x.shape[0]] else {
-            throw SparseTuningError("\(labels): expected int64 labels of shape [\(x.shape[0])], found '\(la.dtype.rawValue)' \(la.shape)")
+            throw SparseTuningError("\(labels): expected int64 labels of shape [\(x.shape[0])], found '\(la.descr)' \(la.shape)")
         }
         let y = values.map { Int($0) }
         for p in vit.trainable { p.zeroGrad() }

@@ -34,6 +34,10 @@ final class ModelForwardTests: XCTestCase {
 
     func testTinyFromSafetensors() throws { try check(io: "io_tiny.safetensors", weights: "model_tiny.safetensors") }
     func testTinyFromNPZ() throws { try check(io: "io_tiny.safetensors", weights: "model_tiny.npz") }
+    /// The same weights with every kernel saved in Fortran order (transposed arrays, as numpy writes them).
+    func testTinyFromFortranOrderNPZ() throws {
+        try check(io: "io_tiny.safetensors", weights: "../checkpoint/model_tiny_fortran.npz")
+    }
     func testAvgPoolFromSafetensors() throws { try check(io: "io_avg.safetensors", weights: "model_avg.safetensors") }
     func testAvgPoolFromNPZ() throws { try check(io: "io_avg.safetensors", weights: "model_avg.npz") }
     /// timm's default average pooling: mean of the patch tokens, then `fc_norm` (chosen by the tensor names).

@@ -70,7 +70,7 @@ public enum Checkpoint {
             var arrays: [String: Tensor] = [:]
             for (name, array) in try NPZ.read(path: path) {
                 guard let tensor = array.tensor else {
-                    throw SparseTuningError("\(path): array '\(name)' holds integers ('\(array.dtype.rawValue)'), "
+                    throw SparseTuningError("\(path): array '\(name)' holds integers ('\(array.descr)'), "
                         + "expected floating-point weights")
                 }
                 arrays[name] = tensor

@@ -64,7 +64,7 @@ extension Checkpoint {
         case .googleNPZ:
             let headers = try NPZ.headers(path: path)
             let rows = headers.map {
-                CheckpointInspection.Row(name: $0.name, dtype: $0.header.dtype.rawValue, shape: $0.header.shape,
+                CheckpointInspection.Row(name: $0.name, dtype: $0.header.descr, shape: $0.header.shape,
                                          elementCount: $0.header.elementCount)
             }
             var layout: GoogleViTLayout?

@@ -1,5 +1,6 @@
-// .npy arrays: reading (float types into fp32 Tensors, integer types into Int64) and atomic writing
-// of fp32 tensors and Int64 arrays (format 1.0, C order, little-endian).
+// .npy arrays: reading (float16/32/64 into fp32 Tensors, int32/64 into Int64; either byte order; Fortran-order
+// arrays transposed to C order) and atomic writing of fp32 tensors and Int64 arrays (format 1.0, C order,
+// little-endian).
 import Foundation
 
 /// A .npy array read into memory.
@@ -12,6 +13,8 @@ public struct NPYArray: Sendable {
 
     /// The element type stored in the file (before conversion).
     public let dtype: NPYDType
+    /// The descr as written in the file, e.g. `'>f8'` (the byte order is not kept: values are in host order).
+    public let descr: String
     /// Dimensions, outermost first (empty for a scalar).
     public let shape: [Int]
     /// The values.
@@ -32,8 +35,9 @@ public struct NPYArray: Sendable {
 
 /// Reading and writing NumPy .npy files.
 public enum NPY {
-    /// Reads the .npy file at `path`. Throws a ``SparseTuningError`` naming the file for anything that is not
-    /// a C-order little-endian `<f4`, `<f8`, `<f2`, `<i8` or `<i4` array of exactly the declared size.
+    /// Reads the .npy file at `path`: `f2`, `f4`, `f8` (converted to fp32, float64 rounded to nearest) or `i4`,
+    /// `i8` (converted to Int64), little- or big-endian, C or Fortran order (returned in C order). Throws a
+    /// ``SparseTuningError`` naming the file for any other dtype or a header or size that does not check out.
     public static func read(path: String) throws -> NPYArray {
         let file = try MappedFile(path: path)
         return try withExtendedLifetime(file) { try read(bytes: file.bytes, name: path) }
@@ -49,40 +53,92 @@ public enum NPY {
         let available = bytes.count - header.dataOffset
         guard available >= header.dataByteCount else {
             throw SparseTuningError("\(name): truncated .npy data: shape \(NPYHeader.tupleText(header.shape)) of "
-                + "'\(header.dtype.rawValue)' needs \(header.dataByteCount) bytes but only \(available) follow the header")
+                + "'\(header.descr)' needs \(header.dataByteCount) bytes but only \(available) follow the header")
         }
         guard available == header.dataByteCount else {
             throw SparseTuningError("\(name): \(available - header.dataByteCount) unexpected bytes after the .npy data "
-                + "(shape \(NPYHeader.tupleText(header.shape)) of '\(header.dtype.rawValue)' needs \(header.dataByteCount))")
+                + "(shape \(NPYHeader.tupleText(header.shape)) of '\(header.descr)' needs \(header.dataByteCount))")
         }
         let source = bytes.baseAddress! + header.dataOffset
         let count = header.elementCount
+        let big = header.bigEndian
+        /// The `i`-th stored element as raw bits in host order.
+        func bits<T: FixedWidthInteger>(_ i: Int, _: T.Type) -> T {
+            let raw = source.loadUnaligned(fromByteOffset: MemoryLayout<T>.size * i, as: T.self)
+            return big ? T(bigEndian: raw) : T(littleEndian: raw)
+        }
         let storage: NPYArray.Storage
         switch header.dtype {
         case .float32, .float16, .float64:
             let tensor = Tensor(zeros: header.shape)
+            let out = tensor.data
             switch header.dtype {
             case .float32:
-                UnsafeMutableRawPointer(tensor.data).copyMemory(from: source, byteCount: header.dataByteCount)
-            case .float16:
-                convertHalfs(source, count: count, bfloat: false, into: tensor.data)
-            default:
-                for i in 0..<count {
-                    let bits = UInt64(littleEndian: source.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))
-                    tensor.data[i] = Float(Double(bitPattern: bits))
+                if big {
+                    for i in 0..<count { out[i] = Float(bitPattern: bits(i, UInt32.self)) }
+                } else {
+                    UnsafeMutableRawPointer(out).copyMemory(from: source, byteCount: header.dataByteCount)
                 }
+            case .float16:
+                for i in 0..<count { out[i] = floatFromHalfBits(bits(i, UInt16.self)) }
+            default:
+                // Round to nearest even, as numpy's astype(float32).
+                for i in 0..<count { out[i] = Float(Double(bitPattern: bits(i, UInt64.self))) }
+            }
+            if header.fortranOrder {
+                let fortran = Array(UnsafeBufferPointer(start: out, count: count))
+                fortran.withUnsafeBufferPointer { fortranToC($0.baseAddress!, shape: header.shape, into: out) }
             }
             storage = .float(tensor)
-        case .int64:
-            storage = .int64((0..<count).map {
-                Int64(littleEndian: source.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self))
-            })
-        case .int32:
-            storage = .int64((0..<count).map {
-                Int64(Int32(littleEndian: source.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self)))
-            })
+        case .int64, .int32:
+            var values = header.dtype == .int64
+                ? (0..<count).map { Int64(bitPattern: bits($0, UInt64.self)) }
+                : (0..<count).map { Int64(Int32(bitPattern: bits($0, UInt32.self))) }
+            if header.fortranOrder {
+                let fortran = values
+                values.withUnsafeMutableBufferPointer { out in
+                    fortran.withUnsafeBufferPointer { fortranToC($0.baseAddress!, shape: header.shape, into: out.baseAddress!) }
+                }
+            }
+            storage = .int64(values)
         }
-        return NPYArray(dtype: header.dtype, shape: header.shape, storage: storage)
+        return NPYArray(dtype: header.dtype, descr: header.descr, shape: header.shape, storage: storage)
+    }
+
+    /// Copies an array stored in Fortran order (first index fastest) into C order (last index fastest).
+    /// `source` and `destination` hold the product of `shape` elements and must not overlap.
+    static func fortranToC<T>(_ source: UnsafePointer<T>, shape: [Int], into destination: UnsafeMutablePointer<T>) {
+        let count = shape.reduce(1, *)
+        guard count > 0 else { return }
+        guard shape.count > 1 else {
+            destination.update(from: source, count: count)
+            return
+        }
+        // Walk the source sequentially, keeping the C offset of the current index with an odometer.
+        var cStrides = [Int](repeating: 1, count: shape.count)
+        for k in stride(from: shape.count - 2, through: 0, by: -1) { cStrides[k] = cStrides[k + 1] * shape[k + 1] }
+        var index = [Int](repeating: 0, count: shape.count)
+        var offset = 0
+        let inner = shape[0], innerStride = cStrides[0]
+        var f = 0
+        while f < count {
+            var c = offset
+            for i in 0..<inner {
+                destination[c] = source[f + i]
+                c += innerStride
+            }
+            f += inner
+            // Advance the odometer over dimensions 1... (dimension 0 was the inner loop).
+            var k = 1
+            while k < shape.count {
+                index[k] += 1
+                offset += cStrides[k]
+                if index[k] < shape[k] { break }
+                offset -= cStrides[k] * shape[k]
+                index[k] = 0
+                k += 1
+            }
+        }
     }
 
     /// Writes `tensor` as a `<f4` C-order .npy file, atomically (temporary file renamed over `path`).

@@ -1,7 +1,9 @@
 // The .npy preamble and header: magic, version 1.0/2.0/3.0, and the Python dict literal with descr,
-// fortran_order and shape, validated into an NPYHeader.
+// fortran_order and shape, validated into an NPYHeader. Readable: float16/32/64 and int32/64 in any byte order
+// ('<', '>', '|', '='), C or Fortran order.
 
-/// Element types of .npy arrays the library reads (all little-endian).
+/// Element types of .npy arrays the library reads. The raw value is the little-endian descr (as the writer
+/// uses); the byte order of a file is in ``NPYHeader/bigEndian``.
 public enum NPYDType: String, Sendable, CaseIterable {
     case float32 = "<f4"
     case float64 = "<f8"
@@ -17,6 +19,42 @@ public enum NPYDType: String, Sendable, CaseIterable {
         case .float16: return 2
         }
     }
+
+    /// The type code without byte order: `f4`, `f8`, `f2`, `i8`, `i4`.
+    var code: String { String(rawValue.dropFirst()) }
+
+    /// Parses a numpy descr such as `'<f4'`, `'>f8'` or `'=i4'` into a type and its byte order ('=' is the
+    /// native order, little-endian on every platform the library runs on; '|' means "not applicable" and is read
+    /// as native, as numpy does). Throws `failure` with a message saying what was found for anything else.
+    static func parse(descr: String, failure: (String) -> SparseTuningError) throws -> (NPYDType, bigEndian: Bool) {
+        guard let order = descr.first, "<>|=".contains(order) else {
+            throw failure("bad descr '\(descr)' (expected a byte order '<', '>', '|' or '=' and a type code such as 'f4')")
+        }
+        let code = String(descr.dropFirst())
+        if let dtype = allCases.first(where: { $0.code == code }) {
+            return (dtype, order == ">")
+        }
+        let width = code.dropFirst()
+        if let letter = code.first, "fiucb".contains(letter), width.isEmpty || !width.allSatisfy(\.isASCII) || Int(width) == nil {
+            throw failure("bad descr '\(descr)' (expected a width in bytes after '\(letter)', e.g. '<\(letter)4')")
+        }
+        let kind: String
+        switch code.first {
+        case "c": kind = "complex arrays"
+        case "O": kind = "object arrays"
+        case "f", "g": kind = "long double (or other non-binary16/32/64) floats"
+        case "U", "S", "a": kind = "string arrays"
+        case "V": kind = "raw/void (structured) arrays"
+        case "b", "?": kind = "boolean arrays"
+        case "M", "m": kind = "datetime/timedelta arrays"
+        case "u": kind = "unsigned integers"
+        case "i": kind = "integers of this width"
+        default:
+            throw failure("bad descr '\(descr)' (not a numpy type code)")
+        }
+        throw failure("\(kind) ('\(descr)') are not supported (readable: float16/32/64 'f2', 'f4', 'f8' and "
+            + "int32/64 'i4', 'i8', each with byte order '<', '>', '|' or '=')")
+    }
 }
 
 /// A validated .npy header.
@@ -25,6 +63,12 @@ public struct NPYHeader: Sendable, Equatable {
     public let version: Int
     /// Stored element type.
     public let dtype: NPYDType
+    /// The descr exactly as written in the header, e.g. `'>f8'`.
+    public let descr: String
+    /// Whether the elements are stored big-endian (descr `'>…'`).
+    public let bigEndian: Bool
+    /// Whether the data is stored in Fortran (column-major) order; readers transpose it to C order.
+    public let fortranOrder: Bool
     /// Dimensions, outermost first (empty for a scalar).
     public let shape: [Int]
     /// Number of elements (product of `shape`).
@@ -83,24 +127,15 @@ public struct NPYHeader: Sendable, Equatable {
         }
         guard case .bool(let fortran) = fields["fortran_order"] else { throw failure("'fortran_order' must be True or False") }
         guard case .tuple(let shape) = fields["shape"] else { throw failure("'shape' must be a tuple of integers") }
-        guard !fortran else {
-            throw failure("fortran_order is True; only C-order arrays are supported (save with np.ascontiguousarray)")
-        }
-        guard let dtype = NPYDType(rawValue: descr) else {
-            if descr.hasPrefix(">") {
-                throw failure("big-endian dtype '\(descr)' is not supported (expected little-endian, e.g. '<f4')")
-            }
-            if descr.hasSuffix("O") {
-                throw failure("object arrays ('\(descr)') are not supported")
-            }
-            throw failure("dtype '\(descr)' is not supported (readable: "
-                + NPYDType.allCases.map(\.rawValue).joined(separator: ", ") + ")")
-        }
+        let (dtype, bigEndian) = try NPYDType.parse(descr: descr, failure: failure)
         guard let (count, _) = checkedCounts(shape, itemSize: dtype.itemSize) else {
             throw failure("shape \(NPYHeader.tupleText(shape)) is too large")
         }
         version = Int(bytes[6])
         self.dtype = dtype
+        self.descr = descr
+        self.bigEndian = bigEndian
+        fortranOrder = fortran
         self.shape = shape
         elementCount = count
         dataOffset = size
