@@ -10,6 +10,22 @@ public struct EvaluationResult: Sendable {
     public var confusion: ConfusionMatrix
     public var imagesPerSecond: Double
     public var skipped: Int
+    /// Each scored sample's top-1 class, in scoring order.
+    public var predictions: [Int] = []
+    /// The index of each entry of ``predictions`` (the source index when images were scored).
+    public var sampleIndices: [Int] = []
+}
+
+extension EvaluationResult {
+    /// Writes one CSV row per scored image, `index,image,label,predicted`, in scoring order, atomically.
+    /// - Throws: ``SparseTuningError`` naming `path` on I/O failure.
+    public func writePredictionsCSV(to path: String, source: any ImageSource) throws {
+        var text = "index,image,label,predicted\n"
+        for (i, p) in zip(sampleIndices, predictions) {
+            text += "\(i),\(ConfusionMatrix.csvField(source.describe(i))),\(source.label(i)),\(p)\n"
+        }
+        try AtomicFileWriter.write(text, to: path)
+    }
 }
 
 public enum Evaluator {
@@ -28,7 +44,7 @@ public enum Evaluator {
         defer { it.cancel() }
         var result = try score(classes: classes) {
             guard let batch = try it.next() else { return nil }
-            return (try model.forward(batch.images), batch.labels)
+            return (try model.forward(batch.images), batch.labels, batch.indices)
         } progress: { progress?($0, source.count) }
         result.skipped = it.skippedCount
         return result
@@ -42,20 +58,23 @@ public enum Evaluator {
         var batches = cache.batches(order: Array(cache.loaded.indices), batchSize: batchSize, dropLast: false).makeIterator()
         var result = try score(classes: classes) {
             guard let batch = batches.next() else { return nil }
-            return (try model.classify(headInputs: batch.features), batch.labels)
+            return (try model.classify(headInputs: batch.features), batch.labels, batch.indices)
         }
         result.skipped = cache.skipped.count
         return result
     }
 
     /// Top-1/top-5, mean loss and confusion over the (logits, labels) batches `next` yields until nil.
-    static func score(classes: Int, next: () throws -> (logits: Tensor, labels: [Int])?,
+    static func score(classes: Int, next: () throws -> (logits: Tensor, labels: [Int], indices: [Int])?,
                       progress: ((Int) -> Void)? = nil) throws -> EvaluationResult {
         var confusion = try ConfusionMatrix(classes: classes)
         var n = 0, top1 = 0, top5 = 0
         var lossSum = 0.0
         let start = DispatchTime.now().uptimeNanoseconds
-        while let (logits, labels) = try next() {
+        var predictions: [Int] = [], sampleIndices: [Int] = []
+        while let (logits, labels, indices) = try next() {
+            predictions += Accuracy.predictions(logits)
+            sampleIndices += indices
             let c = try Accuracy.topKCorrect(logits: logits, labels: labels, ks: [1, min(5, classes)])
             top1 += c[0]
             top5 += c[1]
@@ -67,6 +86,7 @@ public enum Evaluator {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return EvaluationResult(samples: n, top1: n > 0 ? Double(top1) / Double(n) : 0, top5: n > 0 ? Double(top5) / Double(n) : 0,
                                 loss: n > 0 ? lossSum / Double(n) : 0, confusion: confusion,
-                                imagesPerSecond: seconds > 0 ? Double(n) / seconds : 0, skipped: 0)
+                                imagesPerSecond: seconds > 0 ? Double(n) / seconds : 0, skipped: 0,
+                                predictions: predictions, sampleIndices: sampleIndices)
     }
 }

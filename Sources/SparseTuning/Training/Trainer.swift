@@ -117,6 +117,7 @@ public final class Trainer {
         self.output = output
         self.metricsPath = metricsPath
         self.classNames = classNames
+        backboneFingerprint = model.backboneFingerprint
         let size = model.config.imageSize
         let trainAug: ImageAugmentation = options.augment ? try .timmTrain(size: size) : .eval(size: size, mode: evalResize)
         loader = try BatchLoader(source: train, batchSize: options.batchSize, shuffle: true,
@@ -125,10 +126,25 @@ public final class Trainer {
                                  skipBadImages: options.skipBadImages)
     }
 
-    /// The task configuration stored with the weights.
+    /// ``BackboneFingerprint`` of the frozen backbone, computed before training (nil for full fine-tuning).
+    public let backboneFingerprint: String?
+
+    /// The task configuration stored with the weights (``TaskConfig``): the model, class names, the backbone's
+    /// fingerprint, the evaluation preprocessing, the recipe and the library version; the task file written after
+    /// each epoch adds the metrics so far.
     public var taskConfig: TaskConfig {
         TaskConfig(vit: model.config, tuning: model.tuning, classNames: classNames,
-                   normalization: normalization == .imagenet ? "imagenet" : "inception")
+                   normalization: normalization == .imagenet ? "imagenet" : "inception",
+                   backboneFingerprint: backboneFingerprint,
+                   preprocessing: TaskPreprocessing(size: model.config.imageSize, mode: evalResize, normalization: normalization),
+                   recipe: options, libraryVersion: SparseTuningVersion.string)
+    }
+
+    /// What a resume state must agree with about the task: the fields every version has written (so resume
+    /// states of earlier versions still resume).
+    private var resumeTaskJSON: String {
+        TaskConfig(vit: model.config, tuning: model.tuning, classNames: classNames,
+                   normalization: normalization == .imagenet ? "imagenet" : "inception").encoded()
     }
 
     /// `{"task": …, "training": …}`: what a resume state must agree with.
@@ -158,9 +174,9 @@ public final class Trainer {
             ? try MixupCutmix(classes: model.config.classes, mixupAlpha: options.mixup, cutmixAlpha: options.cutmix,
                               prob: options.mixupProb, labelSmoothing: options.labelSmoothing) : nil
         model.prepackWeights = false  // frozen matrices are read in place: half their memory, ~5% slower products
-        let configJSON = taskConfig.encoded()
+        var config = taskConfig
         // The resume state also records the training options: resuming under another schedule is refused.
-        let resumeJSON = try resumeConfiguration(configJSON)
+        let resumeJSON = try resumeConfiguration(resumeTaskJSON)
         let buffers = model.taskStateDict().filter { $0.name.hasPrefix("head.0.") }
 
         var startEpoch = 0, step = 0
@@ -293,7 +309,10 @@ public final class Trainer {
             try metrics?.append(record)
             if let output {
                 if let ema { ema.swapIn() }
-                try TrainingCheckpoint.saveTask(model.taskStateDict(), configJSON: configJSON, to: output)
+                config.metrics = TaskMetrics(epochs: epoch + 1, steps: step, trainLoss: lastLoss, trainAccuracy: lastTrainAcc,
+                                             evalTop1: evaluation?.top1, evalTop5: evaluation?.top5, bestEvalTop1: best,
+                                             bestEpoch: bestEpoch)
+                try TrainingCheckpoint.saveTask(model.taskStateDict(), configJSON: config.encoded(), to: output)
                 if let ema { ema.swapOut() }
                 try TrainingCheckpoint.saveResume(to: TrainingCheckpoint.resumePath(forTask: output), optimizer: optimizer, ema: ema,
                                                   buffers: buffers,

@@ -1,20 +1,135 @@
 // A task's tensors (what a method trained, plus BatchNorm buffers), the configuration stored with them, and
 // loading layered checkpoints (a backbone, then a task file) into a TunedViT with every name checked.
 
-/// The configuration a task file carries in `__metadata__["sparse_tuning.config"]` (JSON): the backbone shape,
-/// the method, and what evaluation needs (class names, normalisation).
+/// How a task's images were preprocessed for evaluation during training: what `predict`, `eval` and `visualize`
+/// use by default, so a task is served exactly as it was evaluated.
+public struct TaskPreprocessing: Codable, Sendable, Equatable {
+    /// Input side S (pixels).
+    public var size: Int
+    /// `squash` (bicubic resize to S×S, the VTAB-1K protocol) or `crop` (shorter side to ⌊S / cropFraction⌋,
+    /// centre S×S crop: timm's evaluation transform).
+    public var resize: String
+    /// The crop fraction of `crop` (nil for `squash`).
+    public var cropFraction: Double?
+    /// `inception` or `imagenet`.
+    public var normalization: String
+    /// Per-channel mean and standard deviation (R, G, B) on the 0…1 scale.
+    public var mean: [Float]
+    public var std: [Float]
+
+    public init(size: Int, mode: ResizeMode, normalization: Normalization) {
+        self.size = size
+        switch mode {
+        case .squash: resize = "squash"; cropFraction = nil
+        case .shortSideCrop(let pct): resize = "crop"; cropFraction = Double("\(pct)")!
+        }
+        self.normalization = normalization == .imagenet ? "imagenet" : normalization == .inception ? "inception" : "custom"
+        mean = normalization.mean
+        std = normalization.std
+    }
+
+    /// The geometry (`file` names the task file in errors).
+    public func resizeMode(file: String) throws -> ResizeMode {
+        switch resize {
+        case "squash": return .squash
+        case "crop":
+            let pct = cropFraction ?? 0.875
+            guard pct > 0, pct <= 1 else { throw SparseTuningError("\(file): preprocessing crop fraction \(pct) is not in (0, 1]") }
+            return .shortSideCrop(cropPct: Float(pct))
+        default: throw SparseTuningError("\(file): preprocessing resize '\(resize)' is not squash or crop")
+        }
+    }
+
+    /// The channel normalisation (`file` names the task file in errors).
+    public func channelNormalization(file: String) throws -> Normalization {
+        guard mean.count == 3, std.count == 3, std.allSatisfy({ $0 > 0 }) else {
+            throw SparseTuningError("\(file): preprocessing needs 3 means and 3 positive standard deviations")
+        }
+        return Normalization(mean: mean, std: std)
+    }
+}
+
+/// What a training run ended with (after the last epoch written), stored in the task file.
+public struct TaskMetrics: Codable, Sendable, Equatable {
+    /// Epochs trained and optimiser steps taken.
+    public var epochs: Int
+    public var steps: Int
+    /// Mean training loss and accuracy of the last epoch.
+    public var trainLoss: Double
+    public var trainAccuracy: Double
+    /// Top-1 / top-5 of the last evaluation (nil without an evaluation split).
+    public var evalTop1: Double?
+    public var evalTop5: Double?
+    /// The best evaluation top-1 and its epoch.
+    public var bestEvalTop1: Double?
+    public var bestEpoch: Int?
+
+    public init(epochs: Int, steps: Int, trainLoss: Double, trainAccuracy: Double, evalTop1: Double? = nil,
+                evalTop5: Double? = nil, bestEvalTop1: Double? = nil, bestEpoch: Int? = nil) {
+        self.epochs = epochs
+        self.steps = steps
+        self.trainLoss = trainLoss
+        self.trainAccuracy = trainAccuracy
+        self.evalTop1 = evalTop1
+        self.evalTop5 = evalTop5
+        self.bestEvalTop1 = bestEvalTop1
+        self.bestEpoch = bestEpoch
+    }
+}
+
+/// The configuration a task file carries in `__metadata__["sparse_tuning.config"]` (JSON), as Hugging Face peft's
+/// adapter config: the backbone shape and fingerprint, the method and its settings, class names, preprocessing,
+/// the training recipe, final metrics and the library version (docs/METHOD.md §7). Every field after `tuning` may
+/// be absent (older task files): absent preprocessing falls back to the command's defaults, an absent fingerprint
+/// skips the backbone check.
 public struct TaskConfig: Codable, Sendable, Equatable {
     public var vit: ViTConfig
     public var tuning: TuningConfig
     public var classNames: [String]?
     /// "inception" or "imagenet".
     public var normalization: String?
+    /// ``BackboneFingerprint`` of the frozen backbone the task was trained on (nil: unknown, or full fine-tuning).
+    public var backboneFingerprint: String?
+    /// The evaluation preprocessing the task was trained and evaluated with.
+    public var preprocessing: TaskPreprocessing?
+    /// The training recipe (hyper-parameters).
+    public var recipe: TrainingOptions?
+    /// How training ended.
+    public var metrics: TaskMetrics?
+    /// ``SparseTuningVersion/string`` of the library that wrote the file.
+    public var libraryVersion: String?
 
-    public init(vit: ViTConfig, tuning: TuningConfig, classNames: [String]? = nil, normalization: String? = nil) {
+    public init(vit: ViTConfig, tuning: TuningConfig, classNames: [String]? = nil, normalization: String? = nil,
+                backboneFingerprint: String? = nil, preprocessing: TaskPreprocessing? = nil, recipe: TrainingOptions? = nil,
+                metrics: TaskMetrics? = nil, libraryVersion: String? = nil) {
         self.vit = vit
         self.tuning = tuning
         self.classNames = classNames
         self.normalization = normalization
+        self.backboneFingerprint = backboneFingerprint
+        self.preprocessing = preprocessing
+        self.recipe = recipe
+        self.metrics = metrics
+        self.libraryVersion = libraryVersion
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case vit, tuning, classNames, normalization, backboneFingerprint, preprocessing, recipe, metrics, libraryVersion
+    }
+
+    /// Decodes a task configuration; every key after `vit` and `tuning` may be missing (older files). A recipe
+    /// written by another version with other fields is dropped rather than refusing the file.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        vit = try c.decode(ViTConfig.self, forKey: .vit)
+        tuning = try c.decode(TuningConfig.self, forKey: .tuning)
+        classNames = try c.decodeIfPresent([String].self, forKey: .classNames)
+        normalization = try c.decodeIfPresent(String.self, forKey: .normalization)
+        backboneFingerprint = try c.decodeIfPresent(String.self, forKey: .backboneFingerprint)
+        preprocessing = try c.decodeIfPresent(TaskPreprocessing.self, forKey: .preprocessing)
+        recipe = (try? c.decodeIfPresent(TrainingOptions.self, forKey: .recipe)) ?? nil
+        metrics = try c.decodeIfPresent(TaskMetrics.self, forKey: .metrics)
+        libraryVersion = try c.decodeIfPresent(String.self, forKey: .libraryVersion)
     }
 
     /// The metadata key holding the JSON.
