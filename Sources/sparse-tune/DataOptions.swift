@@ -14,7 +14,7 @@ struct DataOptions: ParsableArguments {
     var evalSplit: String?
     @Option(help: "Normalisation: inception (mean/std 0.5; Google and most timm ViTs) or imagenet (default: the task file's, else inception).")
     var norm: String?
-    @Option(name: .customLong("eval-resize"), help: "Evaluation geometry: squash (straight resize, VTAB) or crop (timm centre crop 0.9) (default: squash for VTAB, crop otherwise).")
+    @Option(name: .customLong("eval-resize"), help: "Evaluation geometry: squash (straight resize, VTAB) or crop (timm centre crop 0.9) (default: the task file's, else squash for VTAB, crop otherwise).")
     var evalResize: String?
     @Flag(name: .customLong("skip-bad-images"), help: "Skip (and count) images that cannot be decoded instead of stopping.")
     var skipBadImages = false
@@ -31,7 +31,9 @@ struct DataOptions: ParsableArguments {
         return try DatasetLocator.detect(data)
     }
 
-    func normalization(task: TaskConfig?) throws -> Normalization {
+    /// `--norm`, else the task file's normalisation (its preprocessing's mean and std), else inception.
+    func normalization(task: TaskConfig?, file: String? = nil) throws -> Normalization {
+        if norm == nil, let p = task?.preprocessing { return try p.channelNormalization(file: file ?? "task file") }
         let name = norm ?? task?.normalization ?? "inception"
         guard let n = Normalization(name: name) else {
             throw SparseTuningError("--norm '\(name)' is not valid; expected inception or imagenet")
@@ -39,7 +41,10 @@ struct DataOptions: ParsableArguments {
         return n
     }
 
-    func resizeMode(_ format: DatasetFormat) throws -> ResizeMode {
+    /// `--eval-resize`, else the task file's preprocessing (what it was evaluated with in training), else squash for
+    /// VTAB and crop 0.9 otherwise.
+    func resizeMode(_ format: DatasetFormat, task: TaskConfig? = nil, file: String? = nil) throws -> ResizeMode {
+        if evalResize == nil, let p = task?.preprocessing { return try p.resizeMode(file: file ?? "task file") }
         switch evalResize ?? (format == .vtab ? "squash" : "crop") {
         case "squash": return .squash
         case "crop": return .shortSideCrop(cropPct: 0.9)

@@ -14,6 +14,7 @@ struct EvalCommand: ParsableCommand {
     @OptionGroup var dataOptions: DataOptions
     @Option(name: .customLong("batch"), help: "Batch size.") var batchSize: Int = 64
     @Option(help: "Write the confusion matrix (rows: true class, columns: predicted) as CSV here.") var confusion: String?
+    @Option(help: "Write each image's prediction as CSV here (index, image, label, predicted, in dataset order).") var predictions: String?
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
@@ -26,11 +27,12 @@ struct EvalCommand: ParsableCommand {
         let built = try buildModel(model, weights: weights)
         if built.task == nil { note("note: no task file among --weights; evaluating the checkpoint's own head") }
         let result = try Evaluator.evaluate(built.model, source: source, batchSize: batchSize,
-                                            augmentation: .eval(size: built.model.config.imageSize, mode: try dataOptions.resizeMode(format)),
-                                            normalization: try dataOptions.normalization(task: built.task),
+                                            augmentation: .eval(size: built.model.config.imageSize,
+                                                                mode: try dataOptions.resizeMode(format, task: built.task, file: built.taskFile)),
+                                            normalization: try dataOptions.normalization(task: built.task, file: built.taskFile),
                                             workers: dataOptions.workers, skipBadImages: dataOptions.skipBadImages)
         let names = built.classNames ?? source.classNames
-        if let confusion { try result.confusion.writeCSV(to: confusion, classNames: names.count == result.confusion.classes ? names : nil) }
+        if let predictions { try result.writePredictionsCSV(to: predictions, source: source) }
         let perClass = result.confusion.perClassAccuracy
         if json {
             let out: [String: Any] = [
@@ -56,3 +58,4 @@ struct EvalCommand: ParsableCommand {
         if let confusion { print("confusion matrix written to \(confusion)") }
     }
 }
+

@@ -7,6 +7,8 @@ import SparseTuning
 struct BuiltModel {
     let model: TunedViT
     let task: TaskConfig?
+    /// The task file among the weights, if any.
+    var taskFile: String? = nil
     /// Class names: the task file's, else a Hugging Face checkpoint's id2label (when its head is used).
     var classNames: [String]? = nil
 }
@@ -25,10 +27,10 @@ func buildModel(_ options: ModelOptions, weights: [String], forTraining: Bool = 
     }
     let layered = try Checkpoint.loadLayered(weights)
     var task: TaskConfig?
-    if let json = layered.metadata[TaskConfig.metadataKey] {
-        let file = weights.last { (try? SafetensorsFile.open($0).metadata[TaskConfig.metadataKey]) != nil } ?? weights.last!
+    if let file = layered.taskFile, let json = layered.metadata[TaskConfig.metadataKey] {
         task = try TaskConfig.decode(json, file: file)
     }
+    if let t = task, let file = layered.taskFile, !forTraining { try checkFlags(options, against: t, file: file) }
     let head = layered.tensors["head.weight"] ?? layered.tensors["head.1.weight"]
     let headClasses = forTraining ? nil : head?.shape.first
     // The image size the checkpoint's pos_embed was trained for, when --image-size is not given.
@@ -70,13 +72,56 @@ func buildModel(_ options: ModelOptions, weights: [String], forTraining: Bool = 
     if let hf = huggingFace, hf.hasPooler {
         note("note: \(hf.path): the ViTModel pooler (pooler.dense.*) is ignored; features are the final-normed class token")
     }
+    if let t = task, let file = layered.taskFile, !forTraining, t.tuning.method == tuning.method,
+       config.imageSize == t.vit.imageSize, let expected = t.backboneFingerprint, let actual = model.backboneFingerprint, expected != actual {
+        let backbones = weights.filter { (try? Checkpoint.resolve($0)) != file }.joined(separator: ", ")
+        let message = "task file \(file) was trained on backbone \(expected), but the backbone given (\(backbones.isEmpty ? "none" : backbones)) "
+            + "is \(actual)"
+        guard options.ignoreBackboneMismatch else {
+            throw SparseTuningError(message + "; give the backbone it was trained on, or --ignore-backbone-mismatch to use it anyway")
+        }
+        note("note: " + message + " (--ignore-backbone-mismatch)")
+    }
     model.precision = precision
     var names = task?.classNames
+    if let n = names, n.count != config.classes {
+        guard forTraining else {
+            throw SparseTuningError("task file \(layered.taskFile ?? "?") names \(n.count) classes, but the model's head has "
+                + "\(config.classes) outputs")
+        }
+        names = nil
+    }
     if names == nil, let hfNames = huggingFace?.config.classNames, hfNames.count == config.classes,
        layered.sources["head.weight"] == huggingFace?.path {
         names = hfNames
     }
-    return BuiltModel(model: model, task: task, classNames: names)
+    return BuiltModel(model: model, task: task, taskFile: layered.taskFile, classNames: names)
+}
+
+/// Refuses flags that contradict a task file being served (predict, eval, …): another architecture, class count or
+/// method would not be the task that was trained.
+private func checkFlags(_ options: ModelOptions, against task: TaskConfig, file: String) throws {
+    let v = task.vit
+    var given: [(flag: String, value: Int, task: Int)] = []
+    if let arch = options.arch, let p = ViTConfig.preset(arch) {
+        given += [("--arch \(arch): dim", p.dim, v.dim), ("--arch \(arch): depth", p.depth, v.depth),
+                  ("--arch \(arch): heads", p.heads, v.heads), ("--arch \(arch): mlp", p.mlpDim, v.mlpDim),
+                  ("--arch \(arch): patch", p.patch, v.patch)]
+    }
+    if let x = options.dim { given.append(("--dim", x, v.dim)) }
+    if let x = options.depth { given.append(("--depth", x, v.depth)) }
+    if let x = options.heads { given.append(("--heads", x, v.heads)) }
+    if let x = options.mlp { given.append(("--mlp", x, v.mlpDim)) }
+    if let x = options.patch { given.append(("--patch", x, v.patch)) }
+    if let x = options.classes { given.append(("--classes", x, v.classes)) }
+    if let bad = given.first(where: { $0.value != $0.task }) {
+        throw SparseTuningError("\(bad.flag) \(bad.value) disagrees with task file \(file), trained with \(bad.task) "
+            + "(a task's architecture and classes are fixed; drop the flag)")
+    }
+    if let m = options.method, m != task.tuning.method.rawValue, TuningMethod(rawValue: m) != nil {
+        throw SparseTuningError("--method \(m) disagrees with task file \(file), trained with method "
+            + "\(task.tuning.method.rawValue) (drop --method to use the task's)")
+    }
 }
 
 /// Tensors a method adds to a backbone (adapters, LoRA, prompts, the BatchNorm head's buffers).
@@ -126,4 +171,43 @@ private func googleLayout(_ paths: [String]) throws -> GoogleViTLayout? {
         if info.format == .googleNPZ { return info.googleLayout }
     }
     return nil
+}
+
+extension BuiltModel {
+    /// The preprocessing to serve this model with: each of `resize` (squash or crop), `cropPct` and `norm` given
+    /// on the command line wins; otherwise the task file's preprocessing (what it was evaluated with during
+    /// training), else `defaultMode` and inception. `--crop-pct` alone means crop. The size is the model's input.
+    func preprocessor(resize: String?, cropPct: Float?, norm: String?, defaultMode: ResizeMode) throws -> ImagePreprocessor {
+        let file = taskFile ?? "task file"
+        let stored = try task?.preprocessing.map { try $0.resizeMode(file: file) }
+        var mode = stored ?? defaultMode
+        if let cropPct {
+            guard cropPct > 0, cropPct <= 1 else { throw SparseTuningError("--crop-pct must be in (0, 1] (got \(cropPct))") }
+        }
+        switch resize {
+        case nil:
+            if let cropPct { mode = .shortSideCrop(cropPct: cropPct) }
+        case "squash"?: mode = .squash
+        case "crop"?:
+            if let cropPct { mode = .shortSideCrop(cropPct: cropPct) }
+            else if case .shortSideCrop = mode {} else { mode = .shortSideCrop(cropPct: 0.9) }
+        default: throw SparseTuningError("--resize '\(resize!)' is not valid; expected crop or squash")
+        }
+        let normalization: Normalization
+        if let norm {
+            guard let n = Normalization(name: norm) else {
+                throw SparseTuningError("--norm '\(norm)' is not valid; expected inception or imagenet")
+            }
+            normalization = n
+        } else if let p = task?.preprocessing {
+            normalization = try p.channelNormalization(file: file)
+        } else {
+            let name = task?.normalization ?? "inception"
+            guard let n = Normalization(name: name) else {
+                throw SparseTuningError("\(file): normalization '\(name)' is not valid; expected inception or imagenet")
+            }
+            normalization = n
+        }
+        return ImagePreprocessor(size: model.config.imageSize, mode: mode, normalization: normalization)
+    }
 }

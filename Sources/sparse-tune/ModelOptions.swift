@@ -27,6 +27,10 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Precision of the frozen matrix products and attention: fp32 (exact) or bf16 (about 2× faster on AVX512-BF16 CPUs, ~1e-2 relative error; trained layers and the optimiser stay fp32).")
     var precision: String = "fp32"
 
+    @Flag(name: .customLong("ignore-backbone-mismatch"),
+          help: "Load a task file even when the backbone's fingerprint differs from the one it was trained on (a note instead of an error).")
+    var ignoreBackboneMismatch = false
+
     @Option(help: "Fine-tuning method: \(TuningMethod.allCases.map(\.rawValue).joined(separator: ", ")) (default: the task file's, else a plain model).")
     var method: String?
     @Option(name: .customLong("keep-rate"), help: "Token keep rate κ for EViT sparsification (0 < κ ≤ 1; 1 = none).")

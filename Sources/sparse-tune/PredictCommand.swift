@@ -19,10 +19,10 @@ struct PredictCommand: ParsableCommand {
     var labels: String?
     @Option(help: "Normalisation: inception (mean/std 0.5, Google and most timm ViTs) or imagenet (default: the task file's, else inception).")
     var norm: String?
-    @Option(help: "Geometry: crop (resize shorter side to S/crop-pct, centre crop; timm eval) or squash (resize to S×S).")
-    var resize: String = "crop"
-    @Option(name: .customLong("crop-pct"), help: "Crop fraction for --resize crop.")
-    var cropPct: Float = 0.9
+    @Option(help: "Geometry: crop (resize shorter side to S/crop-pct, centre crop; timm eval) or squash (resize to S×S) (default: the task file's, else crop).")
+    var resize: String?
+    @Option(name: .customLong("crop-pct"), help: "Crop fraction for --resize crop (default: the task file's, else 0.9; alone it means --resize crop).")
+    var cropPct: Float?
     @Option(name: .customLong("batch"), help: "Images per forward pass.")
     var batchSize: Int = 8
     @Flag(help: "Print JSON.")
@@ -33,24 +33,11 @@ struct PredictCommand: ParsableCommand {
         guard !images.isEmpty else { throw SparseTuningError("predict needs at least one --image FILE") }
         guard top > 0 else { throw SparseTuningError("--top must be positive (got \(top))") }
         guard batchSize > 0 else { throw SparseTuningError("--batch must be positive (got \(batchSize))") }
-        let mode: ResizeMode
-        switch resize {
-        case "crop":
-            guard cropPct > 0, cropPct <= 1 else { throw SparseTuningError("--crop-pct must be in (0, 1] (got \(cropPct))") }
-            mode = .shortSideCrop(cropPct: cropPct)
-        case "squash": mode = .squash
-        default: throw SparseTuningError("--resize '\(resize)' is not valid; expected crop or squash")
-        }
         let built = try buildModel(model, weights: weights)
         let vit = built.model
         guard vit.config.classes > 0 else { throw SparseTuningError("the model has no head (--classes 0); nothing to predict") }
         let names = try labels.map { try readLabels($0, classes: vit.config.classes) } ?? built.classNames
-        let normName = norm ?? built.task?.normalization ?? "inception"
-        guard let normalization = Normalization(name: normName) else {
-            throw SparseTuningError("--norm '\(normName)' is not valid; expected inception or imagenet")
-        }
-
-        let pre = ImagePreprocessor(size: vit.config.imageSize, mode: mode, normalization: normalization)
+        let pre = try built.preprocessor(resize: resize, cropPct: cropPct, norm: norm, defaultMode: .shortSideCrop(cropPct: 0.9))
         var results: [[String: Any]] = []
         for start in stride(from: 0, to: images.count, by: batchSize) {
             let paths = Array(images[start..<min(images.count, start + batchSize)])
@@ -60,7 +47,7 @@ struct PredictCommand: ParsableCommand {
                 let probs = softmax(Array(UnsafeBufferPointer(start: logits.data + i * k, count: k)))
                 let order = probs.indices.sorted { probs[$0] > probs[$1] || (probs[$0] == probs[$1] && $0 < $1) }.prefix(top)
                 let entries = order.map { c in
-                    ["class": c, "label": names?[c] ?? "\(c)", "probability": Double(probs[c])] as [String: Any]
+                    ["class": c, "label": names.flatMap { c < $0.count ? $0[c] : nil } ?? "\(c)", "probability": Double(probs[c])] as [String: Any]
                 }
                 results.append(["image": path, "top": entries])
             }

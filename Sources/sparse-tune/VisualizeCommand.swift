@@ -8,7 +8,7 @@ struct VisualizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "visualize",
         abstract: "Draw the patches each token-sparsifying block keeps and drops for an image (PNG).",
-        discussion: "The image is resized to the model's input size (squash) and run through the model; the figure shows "
+        discussion: "The image is preprocessed as the task file says (else squashed to the model's input size) and run through the model; the figure shows "
             + "the input, then per sparsifying block the patches dropped so far greyed out, those dropped by that block "
             + "tinted by their fusion weight, and captions with the kept count and the fused token's weight. "
             + "The model needs EViT sparsification: a task file trained with it, or --keep-rate below 1 "
@@ -23,6 +23,10 @@ struct VisualizeCommand: ParsableCommand {
     var out: String?
     @Option(help: "Normalisation: inception or imagenet (default: the task file's, else inception).")
     var norm: String?
+    @Option(help: "Geometry: squash (resize to S×S) or crop (shorter side to S/crop-pct, centre crop) (default: the task file's, else squash).")
+    var resize: String?
+    @Option(name: .customLong("crop-pct"), help: "Crop fraction for --resize crop (default: the task file's, else 0.9; alone it means --resize crop).")
+    var cropPct: Float?
 
     func run() throws {
         guard !weights.isEmpty else { throw SparseTuningError("visualize needs --weights FILE") }
@@ -44,12 +48,8 @@ struct VisualizeCommand: ParsableCommand {
                 + (tuning.tsLayers?.isEmpty == true ? ", no --ts-layers" : "")
                 + "); give --keep-rate below 1 (and --ts-layers), or a task file trained with sparsification")
         }
-        let normName = norm ?? built.task?.normalization ?? "inception"
-        guard let normalization = Normalization(name: normName) else {
-            throw SparseTuningError("--norm '\(normName)' is not valid; expected inception or imagenet")
-        }
         let cfg = vit.config
-        let pre = ImagePreprocessor(size: cfg.imageSize, mode: .squash, normalization: normalization)
+        let pre = try built.preprocessor(resize: resize, cropPct: cropPct, norm: norm, defaultMode: .squash)
         let decoded = try images.map { try ImageDecoder.decode(path: $0) }
         let result = try vit.forwardResult(pre.batch(decoded))
         let logits = result.logits, reductions = result.reductions

@@ -67,11 +67,18 @@ final class CheckpointFileTests: XCTestCase {
         XCTAssertEqual(layered.sources["blocks.1.attn.qkv.weight"], npzPath)
         XCTAssertEqual(layered.metadata, ["sparse_tuning.config": "{\"classes\": 3}"])
 
-        let reversed = try Checkpoint.loadLayered([task, timmPath])
-        let base = try SafetensorsFile.open(timmPath).tensor("head.weight")
-        XCTAssertEqual(reversed.tensors["head.weight"]?.values, base.values)
-        XCTAssertEqual(reversed.sources["head.weight"], timmPath)
-        XCTAssertEqual(reversed.sources["adapters.0.down.weight"], task)
+        XCTAssertEqual(layered.taskFile, task)
+
+        // Layering rule 3: a backbone after the task file may not replace the task's head (no silent swap).
+        assertCheckpointError([timmPath, "would replace tensor 'head.weight'", task]) {
+            _ = try Checkpoint.loadLayered([task, timmPath])
+        }
+        // Rule 2: one task file.
+        assertCheckpointError([task, "a second task file"]) { _ = try Checkpoint.loadLayered([npzPath, task, task]) }
+        // A backbone file after another backbone file replaces its tensors (rule 1).
+        let twice = try Checkpoint.loadLayered([npzPath, timmPath])
+        XCTAssertEqual(twice.sources["head.weight"], timmPath)
+        XCTAssertNil(twice.taskFile)
 
         assertCheckpointError([dir + "/nope.safetensors", "no such file"]) {
             _ = try Checkpoint.loadLayered([task, dir + "/nope.safetensors"])

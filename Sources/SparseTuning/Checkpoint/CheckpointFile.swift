@@ -96,22 +96,48 @@ public enum Checkpoint {
         return weights
     }
 
-    /// Loads several checkpoints and layers them in order: a tensor or metadata key in a later file replaces
-    /// the same name from an earlier one (e.g. a backbone followed by a task file of adapters and head).
-    /// - Returns: the merged tensors, the file each tensor came from, and the merged metadata.
+    /// Loads several checkpoints and layers them in order, enforcing the layering rules (README, "Layering
+    /// `--weights`"):
+    ///
+    /// 1. A tensor or metadata key in a later file replaces the same name from an earlier one (a backbone, then a
+    ///    patched backbone, then a task file of adapters and head).
+    /// 2. At most one task file (a safetensors file with `sparse_tuning.config` metadata) may be layered.
+    /// 3. No file after the task file may replace a tensor the task file holds (its head, adapters, …): that
+    ///    would silently pair the task's configuration and class names with another head.
+    /// 4. A resume state is not a checkpoint to layer.
+    ///
+    /// - Returns: the merged tensors, the file each tensor came from, the merged metadata and the task file.
+    /// - Throws: ``SparseTuningError`` naming the files (and the tensor) that break a rule, or a missing or
+    ///   malformed file.
     public static func loadLayered(_ paths: [String]) throws
-        -> (tensors: [String: Tensor], sources: [String: String], metadata: [String: String]) {
+        -> (tensors: [String: Tensor], sources: [String: String], metadata: [String: String], taskFile: String?) {
         var tensors: [String: Tensor] = [:]
         var sources: [String: String] = [:]
         var metadata: [String: String] = [:]
+        var taskFile: String?
         for path in paths {
             let checkpoint = try load(path)
+            if checkpoint.metadata[TrainingCheckpoint.kindKey] == "resume" {
+                throw SparseTuningError("\(checkpoint.path): is a resume state, not weights to layer (give the task file "
+                    + "it sits next to)")
+            }
+            let isTask = checkpoint.metadata[TrainingCheckpoint.configKey] != nil
+            if isTask, let first = taskFile {
+                throw SparseTuningError("\(checkpoint.path): a second task file after \(first); layer one backbone "
+                    + "(or several backbone files), then one task file")
+            }
+            if !isTask, let task = taskFile,
+               let clash = checkpoint.tensors.keys.filter({ sources[$0] == task }).sorted().first {
+                throw SparseTuningError("\(checkpoint.path) would replace tensor '\(clash)' of task file \(task) "
+                    + "(a later file may not replace what a task trained; give the backbone before the task file)")
+            }
             for (name, tensor) in checkpoint.tensors {
                 tensors[name] = tensor
                 sources[name] = checkpoint.path
             }
             metadata.merge(checkpoint.metadata) { _, later in later }
+            if isTask { taskFile = checkpoint.path }
         }
-        return (tensors, sources, metadata)
+        return (tensors, sources, metadata, taskFile)
     }
 }
