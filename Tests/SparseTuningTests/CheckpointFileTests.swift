@@ -73,8 +73,17 @@ final class CheckpointFileTests: XCTestCase {
         assertCheckpointError([timmPath, "would replace tensor 'head.weight'", task]) {
             _ = try Checkpoint.loadLayered([task, timmPath])
         }
-        // Rule 2: one task file.
-        assertCheckpointError([task, "a second task file"]) { _ = try Checkpoint.loadLayered([npzPath, task, task]) }
+        // Rule 2: the last task file is the task; an earlier one serves as a backbone and may be replaced.
+        let other = dir + "/other.safetensors"
+        let head2 = Tensor(shape: [3, 8], values: (0..<24).map { -Float($0) })
+        try Safetensors.write([("head.weight", head2)], metadata: ["sparse_tuning.config": "{\"classes\": 5}"], to: other)
+        let two = try Checkpoint.loadLayered([npzPath, task, other])
+        XCTAssertEqual(two.taskFile, other)
+        XCTAssertEqual(two.tensors["head.weight"]?.values, head2.values)
+        XCTAssertEqual(two.sources["adapters.0.down.weight"], task)
+        XCTAssertEqual(two.metadata["sparse_tuning.config"], "{\"classes\": 5}")
+        // … and rule 3 holds for every task file: a backbone may not replace the earlier task's adapter either.
+        assertCheckpointError([timmPath, "'head.weight'", other]) { _ = try Checkpoint.loadLayered([task, other, timmPath]) }
         // A backbone file after another backbone file replaces its tensors (rule 1).
         let twice = try Checkpoint.loadLayered([npzPath, timmPath])
         XCTAssertEqual(twice.sources["head.weight"], timmPath)

@@ -236,9 +236,20 @@ final class TaskFileTests: XCTestCase {
         // Before the task file, the 52-class head is simply replaced by the task's (rule 1).
         let (before, _, beforeErr) = try runSparseTune(["predict", "--weights", headed, "--weights", task, "--image", image])
         XCTAssertEqual(before, 0, beforeErr)
-        // Two task files; a resume state; flags that contradict the task.
-        try assertCLIError(["predict", "--weights", backbone, "--weights", task, "--weights", task, "--image", image],
-                           mentions: "a second task file")
+        // A full fine-tune (a task file holding a whole network) serves as the backbone of a later task file.
+        let full = "\(dir)/full.safetensors"
+        let (fcode, _, ferr) = try runSparseTune(["train", "--weights", backbone] + tinyModelFlags
+            + ["--method", "full", "--data", data, "--epochs", "1", "--batch", "8", "--no-eval", "--output", full])
+        XCTAssertEqual(fcode, 0, ferr)
+        let onFull = "\(dir)/on-full.safetensors"
+        let (ocode, _, oerr) = try runSparseTune(["train", "--weights", full, "--method", "linear", "--data", data,
+                                                  "--epochs", "1", "--batch", "8", "--no-eval", "--output", onFull])
+        XCTAssertEqual(ocode, 0, oerr)
+        let (lcode, _, lerr) = try runSparseTune(["predict", "--weights", full, "--weights", onFull, "--image", image])
+        XCTAssertEqual(lcode, 0, lerr)
+        // … but not on the original backbone (the full fine-tune changed every tensor).
+        try assertCLIError(["predict", "--weights", backbone, "--weights", onFull, "--image", image], mentions: "trained on backbone")
+        // A resume state; flags that contradict the task.
         try assertCLIError(["predict", "--weights", backbone, "--weights", TrainingCheckpoint.resumePath(forTask: task),
                             "--image", image], mentions: "is a resume state")
         try assertCLIError(["predict", "--weights", backbone, "--weights", task, "--classes", "52", "--image", image],

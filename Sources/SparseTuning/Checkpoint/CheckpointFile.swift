@@ -101,12 +101,14 @@ public enum Checkpoint {
     ///
     /// 1. A tensor or metadata key in a later file replaces the same name from an earlier one (a backbone, then a
     ///    patched backbone, then a task file of adapters and head).
-    /// 2. At most one task file (a safetensors file with `sparse_tuning.config` metadata) may be layered.
-    /// 3. No file after the task file may replace a tensor the task file holds (its head, adapters, …): that
-    ///    would silently pair the task's configuration and class names with another head.
+    /// 2. The last task file (a safetensors file with `sparse_tuning.config` metadata) is the task; an earlier one
+    ///    serves as a backbone (e.g. the result of `train --method full`, a whole network), and a later task file
+    ///    may replace its tensors.
+    /// 3. No non-task file after a task file may replace a tensor that task file holds (its head, adapters, …):
+    ///    that would silently pair the task's configuration and class names with another head.
     /// 4. A resume state is not a checkpoint to layer.
     ///
-    /// - Returns: the merged tensors, the file each tensor came from, the merged metadata and the task file.
+    /// - Returns: the merged tensors, the file each tensor came from, the merged metadata and the (last) task file.
     /// - Throws: ``SparseTuningError`` naming the files (and the tensor) that break a rule, or a missing or
     ///   malformed file.
     public static func loadLayered(_ paths: [String]) throws
@@ -115,6 +117,7 @@ public enum Checkpoint {
         var sources: [String: String] = [:]
         var metadata: [String: String] = [:]
         var taskFile: String?
+        var taskFiles = Set<String>()
         for path in paths {
             let checkpoint = try load(path)
             if checkpoint.metadata[TrainingCheckpoint.kindKey] == "resume" {
@@ -122,13 +125,9 @@ public enum Checkpoint {
                     + "it sits next to)")
             }
             let isTask = checkpoint.metadata[TrainingCheckpoint.configKey] != nil
-            if isTask, let first = taskFile {
-                throw SparseTuningError("\(checkpoint.path): a second task file after \(first); layer one backbone "
-                    + "(or several backbone files), then one task file")
-            }
-            if !isTask, let task = taskFile,
-               let clash = checkpoint.tensors.keys.filter({ sources[$0] == task }).sorted().first {
-                throw SparseTuningError("\(checkpoint.path) would replace tensor '\(clash)' of task file \(task) "
+            if !isTask, !taskFiles.isEmpty,
+               let clash = checkpoint.tensors.keys.filter({ sources[$0].map(taskFiles.contains) ?? false }).sorted().first {
+                throw SparseTuningError("\(checkpoint.path) would replace tensor '\(clash)' of task file \(sources[clash]!) "
                     + "(a later file may not replace what a task trained; give the backbone before the task file)")
             }
             for (name, tensor) in checkpoint.tensors {
@@ -136,7 +135,7 @@ public enum Checkpoint {
                 sources[name] = checkpoint.path
             }
             metadata.merge(checkpoint.metadata) { _, later in later }
-            if isTask { taskFile = checkpoint.path }
+            if isTask { taskFile = checkpoint.path; taskFiles.insert(checkpoint.path) }
         }
         return (tensors, sources, metadata, taskFile)
     }
