@@ -7,7 +7,7 @@
 /// little-endian), the element count (u64 LE), then the raw fp32 bit patterns (u32 LE) of at most
 /// ``samplesPerTensor`` elements at the evenly spaced indices `⌊k · n / s⌋`, k = 0…s−1 (every element when the
 /// tensor has fewer), plus the last element. The cost is independent of the tensor sizes — at most
-/// 4 · (``samplesPerTensor`` + 1) bytes per tensor, about 0.2 ms for ViT-B's 150 tensors — so it is checked on
+/// 4 · (``samplesPerTensor`` + 1) bytes read per tensor, ~600 KB for ViT-B's 150 tensors — so it is checked on
 /// every load. Any substantial change of a tensor (another checkpoint, re-initialisation, fine-tuning, a shift or
 /// scale) changes the sampled values and hence the hash; a change confined to elements between the samples is not
 /// seen. fp32 values survive a save/load bit for bit, so the fingerprint is stable across files.
