@@ -38,12 +38,14 @@ func buildModel(_ options: ModelOptions, weights: [String], forTraining: Bool = 
     let side = Int(Double(posTokens).squareRoot())
     func defaultSize(patch: Int) -> Int? { side > 0 && side * side == posTokens ? side * patch : nil }
     let huggingFace = try huggingFaceConfig(weights)
-    if let hf = huggingFace { try checkFlags(options, against: hf) }
+    if let hf = huggingFace { try checkFlags(options, against: StatedArchitecture(huggingFace: hf.config)) }
+    let google = try googleLayout(weights)
+    if let g = google, task == nil { try checkFlags(options, against: StatedArchitecture(google: g.layout, file: g.path)) }
     var config: ViTConfig
     if options.arch == nil && options.dim == nil, let t = task {
         config = t.vit
         try options.apply(to: &config, defaultClasses: headClasses ?? t.vit.classes, defaultImageSize: t.vit.imageSize)
-    } else if options.arch == nil && options.dim == nil, let layout = try googleLayout(weights) {
+    } else if options.arch == nil && options.dim == nil, let layout = google?.layout {
         // A Google .npz names its own architecture; flags may still set image size, classes and pooling.
         config = ViTConfig(dim: layout.dim, depth: layout.depth, heads: layout.heads, mlpDim: layout.mlpDim,
                            patch: layout.patchSize)
@@ -142,33 +144,54 @@ private func huggingFaceConfig(_ paths: [String]) throws -> (path: String, confi
     return nil
 }
 
-/// Refuses architecture flags that disagree with a Hugging Face checkpoint's config.json.
-private func checkFlags(_ options: ModelOptions, against hf: (path: String, config: HuggingFaceViTConfig, hasPooler: Bool)) throws {
-    let c = hf.config
-    if options.arch != nil { _ = try options.config() }  // an unknown preset or --arch with --dim is refused as usual
-    var given: [(flag: String, value: Int, key: String, file: Int)] = []
-    if let arch = options.arch, let p = ViTConfig.preset(arch) {
-        given += [("--arch \(arch): dim", p.dim, "hidden_size", c.dim), ("--arch \(arch): depth", p.depth, "num_hidden_layers", c.depth),
-                  ("--arch \(arch): heads", p.heads, "num_attention_heads", c.heads),
-                  ("--arch \(arch): mlp", p.mlpDim, "intermediate_size", c.mlpDim),
-                  ("--arch \(arch): patch", p.patch, "patch_size", c.patchSize)]
+/// The architecture a checkpoint states by itself (a Hugging Face config.json, a Google .npz's arrays): its values
+/// for dim, depth, heads, mlp and patch, and what the file calls each of them.
+private struct StatedArchitecture {
+    let file: String
+    let values: [Int]   // dim, depth, heads, mlp, patch
+    let names: [String]
+    let source: String  // "its config.json", …
+
+    init(huggingFace c: HuggingFaceViTConfig) {
+        file = c.file
+        values = [c.dim, c.depth, c.heads, c.mlpDim, c.patchSize]
+        names = ["hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "patch_size"]
+        source = "the architecture of a Hugging Face ViT comes from its config.json"
     }
-    if let v = options.dim { given.append(("--dim", v, "hidden_size", c.dim)) }
-    if let v = options.depth { given.append(("--depth", v, "num_hidden_layers", c.depth)) }
-    if let v = options.heads { given.append(("--heads", v, "num_attention_heads", c.heads)) }
-    if let v = options.mlp { given.append(("--mlp", v, "intermediate_size", c.mlpDim)) }
-    if let v = options.patch { given.append(("--patch", v, "patch_size", c.patchSize)) }
-    if let bad = given.first(where: { $0.value != $0.file }) {
-        throw SparseTuningError("\(bad.flag) \(bad.value) disagrees with \(c.file): \(bad.key) is \(bad.file) "
-            + "(the architecture of a Hugging Face ViT comes from its config.json; drop the flag)")
+
+    init(google l: GoogleViTLayout, file: String) {
+        self.file = file
+        values = [l.dim, l.depth, l.heads, l.mlpDim, l.patchSize]
+        names = ["the embedding width", "the number of encoder blocks", "the attention heads", "the MLP width",
+                 "the patch size"]
+        source = "a Google .npz's arrays give its architecture"
     }
 }
 
-/// The layout of the first Google .npz among `paths`, if any.
-private func googleLayout(_ paths: [String]) throws -> GoogleViTLayout? {
+/// Refuses architecture flags (`--arch` or `--dim/--depth/--heads/--mlp/--patch`) that disagree with what the
+/// checkpoint states; agreeing flags are accepted.
+private func checkFlags(_ options: ModelOptions, against stated: StatedArchitecture) throws {
+    if options.arch != nil { _ = try options.config() }  // an unknown preset or --arch with --dim is refused as usual
+    let flags = ["--dim", "--depth", "--heads", "--mlp", "--patch"]
+    var given: [(flag: String, value: Int, index: Int)] = []
+    if let arch = options.arch, let p = ViTConfig.preset(arch) {
+        let preset = [p.dim, p.depth, p.heads, p.mlpDim, p.patch]
+        given += zip(["dim", "depth", "heads", "mlp", "patch"], preset).enumerated().map { ("--arch \(arch): \($1.0)", $1.1, $0) }
+    }
+    for (i, v) in [options.dim, options.depth, options.heads, options.mlp, options.patch].enumerated() {
+        if let v { given.append((flags[i], v, i)) }
+    }
+    if let bad = given.first(where: { $0.value != stated.values[$0.index] }) {
+        throw SparseTuningError("\(bad.flag) \(bad.value) disagrees with \(stated.file): \(stated.names[bad.index]) is "
+            + "\(stated.values[bad.index]) (\(stated.source); drop the flag)")
+    }
+}
+
+/// The layout of the first Google .npz among `paths`, if any, with its path.
+private func googleLayout(_ paths: [String]) throws -> (path: String, layout: GoogleViTLayout)? {
     for p in paths {
         let info = try Checkpoint.inspect(p)
-        if info.format == .googleNPZ { return info.googleLayout }
+        if info.format == .googleNPZ, let layout = info.googleLayout { return (p, layout) }
     }
     return nil
 }

@@ -130,4 +130,21 @@ final class CheckpointGoogleViTTests: XCTestCase {
             $0["Transformer/encoderblock_2/LayerNorm_0/scale"] = Tensor(zeros: [8])
         }
     }
+
+    /// A Google .npz states its architecture: flags that disagree are refused (they used to be ignored without
+    /// --dim), flags that agree are accepted.
+    func testCLIFlagsMustAgreeWithTheNPZ() throws {
+        let dir = temporaryDirectory(self)
+        let io = try Fixture("vit/io_tiny.safetensors")
+        try NPY.write(io["x"], to: "\(dir)/x.npy")
+        let npz = fixturePath("vit/model_tiny.npz")
+        let run = ["--input", "\(dir)/x.npy", "--output", "\(dir)/y.npy"]
+        try assertCLIError(["forward", "--weights", npz, "--depth", "6"] + run, mentions: "--depth 6 disagrees with")
+        try assertCLIError(["forward", "--weights", npz, "--heads", "4"] + run, mentions: "the attention heads is 3")
+        try assertCLIError(["forward", "--weights", npz, "--arch", "vit-b16"] + run, mentions: "the embedding width is 48")
+        let (code, _, err) = try runSparseTune(["forward", "--weights", npz, "--depth", "3", "--heads", "3"] + run)
+        XCTAssertEqual(code, 0, err)
+        let y = try XCTUnwrap(NPY.read(path: "\(dir)/y.npy").tensor)
+        assertClose(y.values, io["logits"].values, atol: 0, rtol: 1e-4, "logits with agreeing flags")
+    }
 }
