@@ -31,9 +31,11 @@ enum BF16 {
         }
     }
 
-    /// A bf16 copy of `count` floats in `arena` (as raw bytes for a bf16 matmul operand).
-    static func copy(_ src: UnsafePointer<Float>, count: Int, arena: Arena) -> Tensor {
-        let t = arena.tensor([(count + 1) / 2])  // (⌈count/2⌉) floats holding count bf16 values
+    /// A bf16 copy of `count` floats in `arena`, or without one in a buffer of its own (as raw bytes for a bf16
+    /// matmul operand).
+    static func copy(_ src: UnsafePointer<Float>, count: Int, arena: Arena?) -> Tensor {
+        let shape = [(count + 1) / 2]  // (⌈count/2⌉) floats holding count bf16 values
+        let t = arena?.tensor(shape) ?? Tensor(uninitialized: shape)
         convert(src, UnsafeMutableRawPointer(t.data).assumingMemoryBound(to: UInt16.self), count: count)
         return t
     }

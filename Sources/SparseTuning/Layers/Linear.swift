@@ -91,8 +91,7 @@ public final class Linear: Sendable {
 
     /// Runs `body` on a bf16 copy of `count` floats, in `arena` or, without one, in a buffer of its own.
     private static func withBF16(_ x: UnsafePointer<Float>, count: Int, arena: Arena?, _ body: (UnsafeRawPointer) -> Void) {
-        let copy = arena.map { BF16.copy(x, count: count, arena: $0) } ?? Tensor(uninitialized: [(count + 1) / 2])
-        if arena == nil { BF16.convert(x, UnsafeMutableRawPointer(copy.data).assumingMemoryBound(to: UInt16.self), count: count) }
+        let copy = BF16.copy(x, count: count, arena: arena)
         withExtendedLifetime(copy) { body(copy.data) }
     }
 
