@@ -15,7 +15,7 @@ struct ForwardCommand: ParsableCommand {
     var input: String
     @Option(help: "Output .npy for the float32 logits (B, K), or features (B, C) with --classes 0.")
     var output: String
-    @Option(name: .customLong("dump-kept"), help: "Directory for kept_<block>.npy: int64 (B, k) indices (0-based among the non-class tokens, by descending score) kept by each sparsifying block.")
+    @Option(name: .customLong("dump-kept"), help: "Directory for kept_<block>.npy: int64 (B, k) indices (0-based among the tokens after the prefix tokens — class, distillation, registers — by descending score) kept by each sparsifying block.")
     var dumpKept: String?
 
     func run() throws {

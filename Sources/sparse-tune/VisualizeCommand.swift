@@ -76,7 +76,7 @@ struct VisualizeCommand: ParsableCommand {
             try figure.writePNG(to: output)
             print("\(path) → \(output)")
             for stage in trace.stages {
-                var line = "  block \(stage.block): \(stage.keptCount)/\(stage.tokensIn - 1) tokens kept, "
+                var line = "  block \(stage.block): \(stage.keptCount)/\(stage.tokensIn - stage.prefix) tokens kept, "
                     + "\(stage.remainingPatches.count)/\(trace.patchCount) patches left"
                 if stage.fused {
                     line += String(format: "; fused Σw = %.3f over %d patches", Double(stage.fusedWeight), stage.droppedPatches.count)

@@ -42,12 +42,12 @@ final class OpsForwardTests: XCTestCase {
     func testGELU() {
         let x = ops["gelu.x"]
         let y = Tensor(zeros: x.shape)
-        GELU.forward(x.data, y.data, count: x.count)
+        Activation.gelu.forward(x.data, y.data, count: x.count)
         assertClose(y.values, ops["gelu.y"].values, atol: 2e-7, rtol: 1e-6, "gelu")
         // Beyond the fixture: a dense sweep against erf from libm.
         let xs = (0..<2001).map { Float($0 - 1000) / 100 }
         let t = Tensor(shape: [xs.count], values: xs)
-        GELU.forward(t.data, t.data, count: xs.count)
+        Activation.gelu.forward(t.data, t.data, count: xs.count)
         for (i, v) in xs.enumerated() {
             let ref = 0.5 * Double(v) * (1 + Foundation.erf(Double(v) / 2.0.squareRoot()))
             XCTAssertEqual(Double(t[i]), ref, accuracy: 1e-6 + 1e-6 * abs(ref), "gelu(\(v))")

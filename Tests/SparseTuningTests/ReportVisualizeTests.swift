@@ -9,7 +9,7 @@ final class ReportVisualizeTests: XCTestCase {
     func reduction(scores: [Float], k: Int, fuse: Bool) -> TokenReduction {
         let order = scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
         let kept = Array(order[..<k]), dropped = Array(order[k...])
-        return TokenReduction(batch: 1, tokensIn: scores.count + 1, tokensOut: k + (fuse ? 2 : 1), rows: [],
+        return TokenReduction(batch: 1, tokensIn: scores.count + 1, tokensOut: k + (fuse ? 2 : 1), prefix: 1, rows: [],
                               kept: [kept], dropped: fuse ? [dropped] : [],
                               scores: Tensor(shape: [1, scores.count], values: scores))
     }
@@ -72,7 +72,7 @@ final class ReportVisualizeTests: XCTestCase {
 
     func testTraceRejectsToMeAndMismatchedCounts() throws {
         XCTAssertThrowsError(try SparsificationTrace(reductions: [:], patchCount: 4))
-        let tome = TokenReduction(batch: 1, tokensIn: 5, tokensOut: 4, rows: [], sizes: Tensor(zeros: [1, 4]))
+        let tome = TokenReduction(batch: 1, tokensIn: 5, tokensOut: 4, prefix: 1, rows: [], sizes: Tensor(zeros: [1, 4]))
         XCTAssertFalse(tome.isEViT)
         XCTAssertEqual(tome.droppedTokens, [])
         XCTAssertThrowsError(try SparsificationTrace(reductions: [0: tome], patchCount: 4)) { error in

@@ -18,6 +18,12 @@ final class SparseReferenceTests: XCTestCase {
         let rank, lora_rank, vpt_prompts, adaptformer_dim, houlsby_dim: Int
         let official_dims: [Int]
         let trainable: [String]
+        // Backbone variants (scripts/fixtures/sparse_reference.py, decision 10; absent from older cases)
+        let eps: Float?
+        let distilled: Bool?
+        let registers: Int?
+        let no_embed_class, layer_scale, pre_norm, patch_bias: Bool?
+        let act: String?
     }
 
     func run(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
@@ -25,7 +31,14 @@ final class SparseReferenceTests: XCTestCase {
         let cc = try JSONDecoder().decode(CaseConfig.self, from: Data(fx.meta("case_config").utf8))
         var vit = ViTConfig(dim: cc.dim, depth: cc.depth, heads: cc.heads, mlpDim: cc.mlp, patch: cc.patch,
                             imageSize: cc.image_size, classes: cc.classes, pool: Pooling(rawValue: cc.pool)!)
-        vit.eps = 1e-6
+        vit.eps = cc.eps ?? 1e-6
+        vit.distilled = cc.distilled ?? false
+        vit.registers = cc.registers ?? 0
+        vit.posEmbedCoversPrefix = !(cc.no_embed_class ?? false)
+        vit.layerScale = cc.layer_scale ?? false
+        vit.preNorm = cc.pre_norm ?? false
+        vit.patchBias = cc.patch_bias ?? true
+        vit.activation = Activation(rawValue: cc.act ?? "gelu")!
         var t = TuningConfig.defaults(for: TuningMethod(rawValue: cc.method)!)
         t.adapter = AdapterKind(rawValue: cc.adapter) ?? .none  // "adaptformer"/"houlsby" name the method's modules
         t.keepRate = cc.reduction == "evit" ? cc.keep_rate : 1
@@ -98,4 +111,10 @@ final class SparseReferenceTests: XCTestCase {
     func testVPTDeep() throws { try run("vpt_deep") }
     func testEViTWithAdaptFormer() throws { try run("evit_adaptformer") }
     func testToMeWithDenseAdapters() throws { try run("tome_dense") }
+    // Backbone variants with extra prefix tokens (docs/BACKBONES.md)
+    func testDistilledDeiTWithDenseAdapters() throws { try run("deit_distilled_dense") }
+    func testDINOv2RegistersWithDenseAdapters() throws { try run("dinov2_registers_dense") }
+    func testCLIPPreNormQuickGELUFullWithEViT() throws { try run("clip_full_evit") }
+    func testDINOv2LayerScaleFullWithBatchNormHead() throws { try run("dinov2_full_bn") }
+    func testDistilledDeiTWithDeepPrompts() throws { try run("deit_vpt") }
 }

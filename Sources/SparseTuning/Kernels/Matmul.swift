@@ -14,8 +14,9 @@ struct MatmulSpec: Hashable {
     var bias = false
     var scale: Float = 1
     var accumulate = false
-    /// Exact (erf) GELU applied to the result (after bias and accumulation).
-    var gelu = false
+    /// Activation applied to the result (after bias and accumulation): exact GELU or QuickGELU (oneDNN's swish
+    /// x·σ(αx) with α = 1.702).
+    var activation: Activation?
     var packedB = false
     /// Inputs A and B in bf16 (C, bias and accumulation stay fp32).
     var bf16 = false
@@ -82,12 +83,17 @@ final class MatmulPrimitive: @unchecked Sendable {
             var s = spec.scale
             DNNL.check(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &s), "set_output_scales")
         }
-        if spec.accumulate || spec.gelu {
+        if spec.accumulate || spec.activation != nil {
             var po: dnnl_post_ops_t?
             DNNL.check(dnnl_post_ops_create(&po), "post_ops_create")
             defer { dnnl_post_ops_destroy(po) }
             if spec.accumulate { DNNL.check(dnnl_post_ops_append_sum(po, 1), "post_ops_append_sum") }
-            if spec.gelu { DNNL.check(dnnl_post_ops_append_eltwise(po, 1, dnnl_eltwise_gelu_erf, 0, 0), "post_ops_append_eltwise") }
+            switch spec.activation {
+            case .gelu?: DNNL.check(dnnl_post_ops_append_eltwise(po, 1, dnnl_eltwise_gelu_erf, 0, 0), "post_ops_append_eltwise")
+            case .quickGELU?:
+                DNNL.check(dnnl_post_ops_append_eltwise(po, 1, dnnl_eltwise_swish, Activation.quickGELUAlpha, 0), "post_ops_append_eltwise")
+            case nil: break
+            }
             DNNL.check(dnnl_primitive_attr_set_post_ops(attr, po), "set_post_ops")
         }
         var pd: dnnl_primitive_desc_t?

@@ -8,10 +8,10 @@ public final class Block: Sendable {
     public let norm2: LayerNorm
     public let mlp: MLP
 
-    public init(dim: Int, heads: Int, mlpHidden: Int, eps: Float = 1e-6) {
+    public init(dim: Int, heads: Int, mlpHidden: Int, eps: Float = 1e-6, activation: Activation = .gelu) {
         norm1 = LayerNorm(dim: dim, eps: eps)
         attn = Attention(dim: dim, heads: heads)
         norm2 = LayerNorm(dim: dim, eps: eps)
-        mlp = MLP(dim: dim, hidden: mlpHidden)
+        mlp = MLP(dim: dim, hidden: mlpHidden, activation: activation)
     }
 }

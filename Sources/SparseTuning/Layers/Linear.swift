@@ -56,16 +56,17 @@ public final class Linear: Sendable {
         state.withLock { $0.dropPacked() }
     }
 
-    /// `y (rows, out) = x (rows, in)·Wᵀ + b`, or `y += …` with `accumulate` (a fused residual add); with `gelu`,
-    /// exact GELU applied to the result inside the product (inference; same erf approximation as ``GELU``).
+    /// `y (rows, out) = x (rows, in)·Wᵀ + b`, or `y += …` with `accumulate` (a fused residual add); with
+    /// `activation`, that activation applied to the result inside the product (inference; oneDNN's kernels agree with
+    /// ``Activation``'s to about 1e-7).
     /// With bf16 precision the input's bf16 copy comes from `arena` (or a buffer of its own without one).
     func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false,
-                 gelu: Bool = false, arena: Arena? = nil) {
+                 activation: Activation? = nil, arena: Arena? = nil) {
         let (bf16, packed) = state.withLock { ($0.precision == .bf16, $0.prepack || $0.precision == .bf16) }
         let spec = MatmulSpec(aDims: [rows, inFeatures], aStrides: [inFeatures, 1],
                               bDims: [inFeatures, outFeatures], bStrides: [1, inFeatures],
                               cDims: [rows, outFeatures], cStrides: [outFeatures, 1],
-                              bias: bias != nil, accumulate: accumulate, gelu: gelu, packedB: packed, bf16: bf16)
+                              bias: bias != nil, accumulate: accumulate, activation: activation, packedB: packed, bf16: bf16)
         let prim = MatmulCache.primitive(spec)
         let weights = packed ? packedWeights(prim.weightsDescriptor) : UnsafeRawPointer(weight.data)
         guard bf16 else { return prim.run(a: x, b: weights, bias: bias?.data, c: y) }

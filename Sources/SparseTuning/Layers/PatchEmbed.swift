@@ -1,6 +1,6 @@
 // Patch embedding as timm's `PatchEmbed`: a conv with kernel = stride = patch, done as im2col + matrix multiply.
 
-/// `proj` conv (C, 3, p, p) with bias, stride p: (B, 3, H, W) → (B, H/p·W/p, C), patches in row-major grid order.
+/// `proj` conv (C, 3, p, p) with optional bias, stride p: (B, 3, H, W) → (B, H/p·W/p, C), patches in row-major grid order.
 public final class PatchEmbed: Sendable {
     public let patch: Int
     public let dim: Int
@@ -8,11 +8,11 @@ public final class PatchEmbed: Sendable {
     /// The conv as a Linear over flattened (channel, ky, kx) patches: weight (C, 3·p·p) = `proj.weight` (C, 3, p, p).
     public let proj: Linear
 
-    public init(patch: Int, dim: Int, channels: Int = 3) {
+    public init(patch: Int, dim: Int, channels: Int = 3, bias: Bool = true) {
         self.patch = patch
         self.dim = dim
         self.channels = channels
-        proj = Linear(inFeatures: channels * patch * patch, outFeatures: dim)
+        proj = Linear(inFeatures: channels * patch * patch, outFeatures: dim, bias: bias)
     }
 
     /// `out (B, Gh·Gw, C)` from `images (B, 3, H, W)`, with `cols` (B·Gh·Gw, 3·p·p) as scratch.

@@ -42,6 +42,7 @@ public enum FLOPCounter {
         let c = config.dim, m = config.mlpDim, g = config.grid, p = config.patch
         var embedding = FLOPBreakdown()
         embedding.conv = g * g * 3 * p * p * c
+        if config.preNorm { embedding.layerNorm = 5 * config.tokens * c }  // norm_pre
         var blocks: [FLOPReport.BlockCount] = []
         var n = config.tokens + extraTokens
         for l in 0..<config.depth {
@@ -56,7 +57,7 @@ public enum FLOPCounter {
         }
         var head = FLOPBreakdown()
         head.layerNorm = 5 * c * (config.pool == .token ? n : 1)
-        head.linear = c * config.classes
+        head.linear = config.headWidth * config.classes
         return FLOPReport(embedding: embedding, blocks: blocks, head: head)
     }
 }

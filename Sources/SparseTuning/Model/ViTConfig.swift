@@ -1,5 +1,6 @@
 // ViT configuration: the presets of docs/METHOD.md §1 (vit-ti16 … vit-h14), explicit dimensions, image size, pooling,
-// classes.
+// classes, and the variants of timm's one `VisionTransformer` class that checkpoint families use (docs/BACKBONES.md):
+// distillation and register tokens, position embeddings without prefix rows, layer scale, pre-norm, QuickGELU.
 
 /// How the final features become one vector per image.
 public enum Pooling: String, Sendable, CaseIterable, Codable {
@@ -26,8 +27,25 @@ public struct ViTConfig: Sendable, Equatable, Codable {
     /// Head outputs; 0 means no head (the model returns pooled features).
     public var classes: Int = 1000
     public var pool: Pooling = .token
-    /// LayerNorm epsilon (timm ViT: 1e-6).
+    /// LayerNorm epsilon (timm ViT: 1e-6; CLIP towers 1e-5; Hugging Face ViT 1e-12).
     public var eps: Float = 1e-6
+    /// DeiT's distillation token after the class token, read by a second head; the two heads' logits are
+    /// averaged (timm `VisionTransformerDistilled`). The head here takes both tokens: its input is (B, 2C).
+    public var distilled = false
+    /// Register tokens after the class (and distillation) token (DINOv2 with registers, timm `reg_tokens`).
+    public var registers = 0
+    /// Whether pos_embed has rows for the prefix tokens (timm's default) or only for the patches (timm
+    /// `no_embed_class=True`: DINOv2 with registers, DeiT III).
+    public var posEmbedCoversPrefix = true
+    /// Per-channel scales on each block's attention and MLP branch (timm `init_values`: `ls1.gamma`, `ls2.gamma`;
+    /// DINOv2, DeiT III). Folded into `attn.proj` and `mlp.fc2` when loaded.
+    public var layerScale = false
+    /// A LayerNorm after the position embedding, before the first block (timm `pre_norm`, `norm_pre`: CLIP).
+    public var preNorm = false
+    /// Whether the patch projection has a bias (CLIP's has none).
+    public var patchBias = true
+    /// The MLP's activation.
+    public var activation = Activation.gelu
 
     public init(dim: Int, depth: Int, heads: Int, mlpDim: Int? = nil, patch: Int, imageSize: Int = 224,
                 classes: Int = 1000, pool: Pooling = .token) {
@@ -58,8 +76,14 @@ public struct ViTConfig: Sendable, Equatable, Codable {
 
     /// Patches per side at `imageSize`.
     public var grid: Int { imageSize / patch }
-    /// Tokens entering the first block: class token + patches.
-    public var tokens: Int { 1 + grid * grid }
+    /// Tokens before the patches that token reduction never removes: class, distillation and register tokens.
+    public var prefixTokens: Int { 1 + (distilled ? 1 : 0) + registers }
+    /// pos_embed rows before the patch grid's.
+    public var posEmbedPrefix: Int { posEmbedCoversPrefix ? prefixTokens : 0 }
+    /// Tokens entering the first block: prefix tokens + patches.
+    public var tokens: Int { prefixTokens + grid * grid }
+    /// Width of the head's input: C, or 2C for a distilled model (class and distillation token side by side).
+    public var headWidth: Int { distilled ? 2 * dim : dim }
 
     /// Throws a message naming the offending option when the shape is impossible.
     public func validate() throws {
@@ -73,7 +97,34 @@ public struct ViTConfig: Sendable, Equatable, Codable {
         try need(imageSize > 0 && imageSize % patch == 0,
                  "--image-size \(imageSize) must be a positive multiple of the patch size \(patch)")
         try need(classes >= 0, "--classes must be 0 or more (got \(classes))")
+        try need(registers >= 0 && registers <= 256, "register tokens must be 0…256 (got \(registers))")
+        try need(!(distilled && pool == .avg), "a distilled model pools its class and distillation tokens; --pool avg does not apply")
+        try need(eps > 0 && eps < 1, "LayerNorm epsilon must be in (0, 1) (got \(eps))")
         try need(dim <= 65536 && depth <= 1024 && mlpDim <= 1 << 20 && imageSize <= 8192,
                  "model dimensions are unreasonably large (dim \(dim), depth \(depth), mlp \(mlpDim), image \(imageSize))")
+    }
+}
+
+extension ViTConfig {
+    private enum CodingKeys: String, CodingKey {
+        case dim, depth, heads, mlpDim, patch, imageSize, classes, pool, eps, distilled, registers, posEmbedCoversPrefix,
+             layerScale, preNorm, patchBias, activation
+    }
+
+    /// Decodes a configuration; the variant keys are optional (files written before they existed are plain ViTs).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(dim: try c.decode(Int.self, forKey: .dim), depth: try c.decode(Int.self, forKey: .depth),
+                  heads: try c.decode(Int.self, forKey: .heads), mlpDim: try c.decode(Int.self, forKey: .mlpDim),
+                  patch: try c.decode(Int.self, forKey: .patch), imageSize: try c.decode(Int.self, forKey: .imageSize),
+                  classes: try c.decode(Int.self, forKey: .classes), pool: try c.decode(Pooling.self, forKey: .pool))
+        eps = try c.decodeIfPresent(Float.self, forKey: .eps) ?? eps
+        distilled = try c.decodeIfPresent(Bool.self, forKey: .distilled) ?? false
+        registers = try c.decodeIfPresent(Int.self, forKey: .registers) ?? 0
+        posEmbedCoversPrefix = try c.decodeIfPresent(Bool.self, forKey: .posEmbedCoversPrefix) ?? true
+        layerScale = try c.decodeIfPresent(Bool.self, forKey: .layerScale) ?? false
+        preNorm = try c.decodeIfPresent(Bool.self, forKey: .preNorm) ?? false
+        patchBias = try c.decodeIfPresent(Bool.self, forKey: .patchBias) ?? true
+        activation = try c.decodeIfPresent(Activation.self, forKey: .activation) ?? .gelu
     }
 }

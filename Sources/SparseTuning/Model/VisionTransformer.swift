@@ -9,7 +9,14 @@ public final class VisionTransformer: Sendable {
     public let patchEmbed: PatchEmbed
     /// (1, 1, C)
     public let clsToken: Tensor
-    /// (1, 1 + gh·gw, C) at the grid `posEmbedGrid` it was trained for; resampled for other image sizes.
+    /// (1, 1, C) DeiT's distillation token, when `config.distilled`.
+    public let distToken: Tensor?
+    /// (1, R, C) register tokens, when `config.registers > 0`.
+    public let regToken: Tensor?
+    /// LayerNorm after the position embedding (timm `norm_pre`), when `config.preNorm`.
+    public let normPre: LayerNorm?
+    /// (1, P + gh·gw, C) at the grid `posEmbedGrid` it was trained for (P = `config.posEmbedPrefix`); resampled for
+    /// other image sizes.
     public var posEmbed: Tensor { state.withLock { $0.posEmbed } }
     public var posEmbedGrid: (h: Int, w: Int) { state.withLock { $0.posEmbedGrid } }
     public let blocks: [Block]
@@ -19,7 +26,9 @@ public final class VisionTransformer: Sendable {
     /// True when the final norm is timm's `fc_norm` (applied after average pooling). Set by loading a checkpoint
     /// that has `fc_norm.*` tensors; the default is `norm` before pooling.
     public var normAfterPooling: Bool { state.withLock { $0.normAfterPooling } }
-    /// Classifier, nil when `config.classes == 0`.
+    /// Classifier on `config.headWidth` inputs, nil when `config.classes == 0`. A distilled model's head reads the
+    /// class and distillation tokens side by side: weight (K, 2C) = [½·head.weight, ½·head_dist.weight], bias
+    /// ½·(head.bias + head_dist.bias), which is timm's average of the two heads (mapped when loading and saving).
     public let head: Linear?
 
     /// Resample pos_embed for other grids with antialiased bicubic (timm's `resample_abs_pos_embed` default) or,
@@ -42,7 +51,7 @@ public final class VisionTransformer: Sendable {
 
     /// What loading and settings change after construction, behind one lock.
     private struct State {
-        var posEmbed: Tensor  // (1, 1 + gh·gw, C)
+        var posEmbed: Tensor  // (1, P + gh·gw, C)
         var posEmbedGrid: (h: Int, w: Int)
         var normAfterPooling = false
         var antialias = true
@@ -58,13 +67,18 @@ public final class VisionTransformer: Sendable {
         try config.validate()
         self.config = config
         let c = config.dim
-        patchEmbed = PatchEmbed(patch: config.patch, dim: c)
+        patchEmbed = PatchEmbed(patch: config.patch, dim: c, bias: config.patchBias)
         clsToken = Tensor(zeros: [1, 1, c])
-        let posEmbed = Tensor(zeros: [1, config.tokens, c])
+        distToken = config.distilled ? Tensor(zeros: [1, 1, c]) : nil
+        regToken = config.registers > 0 ? Tensor(zeros: [1, config.registers, c]) : nil
+        normPre = config.preNorm ? LayerNorm(dim: c, eps: config.eps) : nil
+        let posEmbed = Tensor(zeros: [1, config.posEmbedPrefix + config.grid * config.grid, c])
         state = Mutex(State(posEmbed: posEmbed, posEmbedGrid: (config.grid, config.grid)))
-        blocks = (0..<config.depth).map { _ in Block(dim: c, heads: config.heads, mlpHidden: config.mlpDim, eps: config.eps) }
+        blocks = (0..<config.depth).map { _ in
+            Block(dim: c, heads: config.heads, mlpHidden: config.mlpDim, eps: config.eps, activation: config.activation)
+        }
         norm = LayerNorm(dim: c, eps: config.eps)
-        head = config.classes > 0 ? Linear(inFeatures: c, outFeatures: config.classes) : nil
+        head = config.classes > 0 ? Linear(inFeatures: config.headWidth, outFeatures: config.classes) : nil
         guard let seed else { return }
         var rng = SeededGenerator(seed: seed)
         for p in parameters() where p.name.hasSuffix("weight") && p.tensor.shape.count > 1 {
@@ -72,20 +86,23 @@ public final class VisionTransformer: Sendable {
         }
         posEmbed.fillTruncatedNormal(std: 0.02, using: &rng)
         clsToken.fillTruncatedNormal(std: 1e-6, using: &rng)
+        for t in [distToken, regToken].compactMap({ $0 }) { t.fillTruncatedNormal(std: 1e-6, using: &rng) }
     }
 
     /// Name of the final norm in timm's state_dict.
     public var normName: String { normAfterPooling ? "fc_norm" : "norm" }
 
-    /// Every parameter with its timm name and timm shape (e.g. `patch_embed.proj.weight` is (C, 3, p, p)).
+    /// Every parameter with its timm name and timm shape (e.g. `patch_embed.proj.weight` is (C, 3, p, p)). Two
+    /// differ from timm's state_dict (``stateDict()`` maps them back): layer scales are folded into `attn.proj` and
+    /// `mlp.fc2` and not listed, and a distilled model's `head` is the combined (K, 2C) head.
     public func parameters() -> [(name: String, shape: [Int], tensor: Tensor)] {
         let c = config.dim, p = config.patch
-        var out: [(String, [Int], Tensor)] = [
-            ("cls_token", [1, 1, c], clsToken),
-            ("pos_embed", posEmbed.shape, posEmbed),
-            ("patch_embed.proj.weight", [c, 3, p, p], patchEmbed.proj.weight),
-            ("patch_embed.proj.bias", [c], patchEmbed.proj.bias!),
-        ]
+        var out: [(String, [Int], Tensor)] = [("cls_token", [1, 1, c], clsToken)]
+        if let distToken { out.append(("dist_token", [1, 1, c], distToken)) }
+        if let regToken { out.append(("reg_token", regToken.shape, regToken)) }
+        out.append(("pos_embed", posEmbed.shape, posEmbed))
+        out.append(("patch_embed.proj.weight", [c, 3, p, p], patchEmbed.proj.weight))
+        if let b = patchEmbed.proj.bias { out.append(("patch_embed.proj.bias", [c], b)) }
         func linear(_ name: String, _ l: Linear) {
             out.append(("\(name).weight", l.weight.shape, l.weight))
             if let b = l.bias { out.append(("\(name).bias", b.shape, b)) }
@@ -94,6 +111,7 @@ public final class VisionTransformer: Sendable {
             out.append(("\(name).weight", [n.dim], n.weight))
             out.append(("\(name).bias", [n.dim], n.bias))
         }
+        if let normPre { layerNorm("norm_pre", normPre) }
         for (l, blk) in blocks.enumerated() {
             layerNorm("blocks.\(l).norm1", blk.norm1)
             linear("blocks.\(l).attn.qkv", blk.attn.qkv)
@@ -112,15 +130,16 @@ public final class VisionTransformer: Sendable {
 
     // MARK: Pieces of the forward pass (run by `TunedViT`, the one model)
 
-    /// `pooled (B, C)` from tokens (B, N, C): the class token, or with average pooling the mean of tokens
-    /// `first`…N−1 (after the class token and any prefix tokens such as prompts).
+    /// `pooled (B, W)` (W = `config.headWidth`) from tokens (B, N, C): the class token (with the distillation
+    /// token beside it for a distilled model), or with average pooling the mean of tokens `first`…N−1 (after the
+    /// prefix tokens and any prompts).
     func pool(_ tokens: Tensor, from first: Int, into pooled: Tensor) {
-        let b = tokens.shape[0], n = tokens.shape[1], c = config.dim
+        let b = tokens.shape[0], n = tokens.shape[1], c = config.dim, w = config.headWidth
         for bi in 0..<b {
-            let src = tokens.data + bi * n * c, dst = pooled.data + bi * c
+            let src = tokens.data + bi * n * c, dst = pooled.data + bi * w
             switch config.pool {
             case .token:
-                dst.update(from: src, count: c)
+                dst.update(from: src, count: w)
             case .avg:
                 dst.update(repeating: 0, count: c)
                 for t in first..<n { for j in 0..<c { dst[j] += src[t * c + j] } }
@@ -143,7 +162,7 @@ public final class VisionTransformer: Sendable {
         state.withLock { s in
             if s.posEmbedGrid == grid { return s.posEmbed }
             if let r = s.resampled, r.grid == grid { return r.tensor }
-            let t = PositionEmbedding.resample(s.posEmbed, prefixTokens: 1, from: s.posEmbedGrid, to: grid, antialias: s.antialias)
+            let t = PositionEmbedding.resample(s.posEmbed, prefixTokens: config.posEmbedPrefix, from: s.posEmbedGrid, to: grid, antialias: s.antialias)
             s.resampled = (grid, t)
             return t
         }

@@ -32,6 +32,8 @@ public struct SparsificationTrace: Sendable {
         public let tokensIn: Int
         /// Tokens leaving the block's reduction, class token (and fused token) included.
         public let tokensOut: Int
+        /// Prefix tokens (class, distillation, registers) passing through unchanged.
+        public let prefix: Int
         /// How many non-class tokens were kept (k).
         public let keptCount: Int
         /// Whether the dropped tokens were fused into one extra token.
@@ -78,9 +80,9 @@ public struct SparsificationTrace: Sendable {
             guard sample >= 0, sample < red.batch else {
                 throw SparseTuningError("sample \(sample) is outside the batch of \(red.batch)")
             }
-            guard red.tokensIn == tokens.count + 1 else {
-                throw SparseTuningError("block \(block) reduces \(red.tokensIn) tokens, expected \(tokens.count + 1) "
-                    + "(1 class token + \(patchCount) patches after the earlier reductions)")
+            guard red.tokensIn == tokens.count + red.prefix else {
+                throw SparseTuningError("block \(block) reduces \(red.tokensIn) tokens, expected \(tokens.count + red.prefix) "
+                    + "(\(red.prefix) prefix tokens + \(patchCount) patches after the earlier reductions)")
             }
             let kept = red.kept[sample]
             let dropped = red.droppedTokens[sample]
@@ -105,7 +107,7 @@ public struct SparsificationTrace: Sendable {
                     droppedFused.append(b)
                 }
             }
-            stages.append(Stage(block: block, tokensIn: red.tokensIn, tokensOut: red.tokensOut, keptCount: kept.count,
+            stages.append(Stage(block: block, tokensIn: red.tokensIn, tokensOut: red.tokensOut, prefix: red.prefix, keptCount: kept.count,
                                 fused: fused, outputs: outputs, droppedPatches: droppedPatches,
                                 droppedPatchWeights: weights, droppedFusedTokens: droppedFused,
                                 keptFusedTokens: keptFused, fusedWeight: total,

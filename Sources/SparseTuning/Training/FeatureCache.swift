@@ -17,10 +17,10 @@ public final class FeatureCache {
     public init(model: TunedViT, source: any ImageSource, batchSize: Int, augmentation: ImageAugmentation,
                 normalization: Normalization, workers: Int, skipBadImages: Bool,
                 progress: ((Int, Int) -> Void)? = nil) throws {
-        let c = model.config.dim, n = source.count
+        let c = model.config.headWidth, n = source.count
         let loader = try BatchLoader(source: source, batchSize: batchSize, shuffle: false, augmentation: augmentation,
                                      normalization: normalization, workers: workers, skipBadImages: skipBadImages)
-        let features = Tensor(zeros: [n, c])  // (N, C)
+        let features = Tensor(zeros: [n, c])  // (N, W) head inputs, W = config.headWidth
         var loaded = [Bool](repeating: false, count: n)
         let it = loader.epoch(0)
         defer { it.cancel() }

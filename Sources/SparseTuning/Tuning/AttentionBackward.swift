@@ -3,10 +3,11 @@
 // Batched strided oneDNN matmuls; no copies of q, k, v.
 
 enum AttentionBackward {
-    /// Given d(context) (B, N, C) and `classScores` (B, N−1) = d(loss)/d(s) of the EViT scores s (may be nil),
+    /// Given d(context) (B, N, C) and `classScores` (B, N−P) = d(loss)/d(s) of the EViT scores s of the tokens after
+    /// the P prefix tokens (may be nil),
     /// writes d(qkv) (B, N, 3C). `qkv` (the forward's, fp32 or its bf16 copy: every product then runs in that
     /// precision) and `probs` (B, H, N, N) are the forward's values; `dProbs` (B, H, N, N) is scratch.
-    static func run(dContext: Tensor, qkv: MatrixInput, probs: Tensor, classScores: UnsafePointer<Float>?,
+    static func run(dContext: Tensor, qkv: MatrixInput, probs: Tensor, classScores: UnsafePointer<Float>?, prefix: Int,
                     batch b: Int, tokens n: Int, dim c: Int, heads h: Int,
                     dProbs: Tensor, dqkv: UnsafeMutablePointer<Float>, arena: Arena) {
         let d = c / h, half = qkv.bf16
@@ -18,12 +19,13 @@ enum AttentionBackward {
                                          bDims: [b, h, d, n], bStrides: [n * 3 * c, d, 1, 3 * c],
                                          cDims: [b, h, n, n], cStrides: probsStrides, bf16: half))
             .run(a: dctx.base, b: qkv.at(2 * c), c: dProbs.data)
-        // s = mean over heads of probs[:, :, 0, 1:], so dP[b, h, 0, 1 + j] += ds[b, j] / H.
+        // s = mean over heads of probs[:, :, 0, P:], so dP[b, h, 0, P + j] += ds[b, j] / H.
         if let classScores {
+            let others = n - prefix
             for bi in 0..<b {
                 for hi in 0..<h {
-                    let row = dProbs.data + ((bi * h + hi) * n) * n + 1
-                    for j in 0..<(n - 1) { row[j] += classScores[bi * (n - 1) + j] / Float(h) }
+                    let row = dProbs.data + ((bi * h + hi) * n) * n + prefix
+                    for j in 0..<others { row[j] += classScores[bi * others + j] / Float(h) }
                 }
             }
         }

@@ -23,8 +23,8 @@ final class BlockTape {
     var mean2: Tensor!     // (B·N') norm2 statistics
     var rstd2: Tensor!     // (B·N')
     var h2: Tensor?        // (B, N', C) norm2 output (trainable fc1 only)
-    var u: Tensor?         // (B, N', M) fc1 output before GELU (nil: recomputed in the backward pass)
-    var g: Tensor?         // (B, N', M) GELU(u) (trainable fc2 only)
+    var u: Tensor?         // (B, N', M) fc1 output before the activation (nil: recomputed in the backward pass)
+    var g: Tensor?         // (B, N', M) act(u) (trainable fc2 only)
     var m0: Tensor?        // (B, N', C) MLP output entering the Houlsby adapter
     var houlsbyHidden: Tensor?  // (B·N', d)
     var afHidden: Tensor?  // (B·N', d) AdaptFormer post-ReLU hidden
@@ -39,6 +39,9 @@ final class BlockTape {
 /// Everything a training forward pass saved.
 final class ModelTape {
     var images: Tensor!           // (B, 3, H, W)
+    var embedding: Tensor?        // (B, N, C) norm_pre's input (pre-norm models, full fine-tuning only)
+    var meanPre: Tensor?          // (B·N) norm_pre statistics
+    var rstdPre: Tensor?          // (B·N)
     /// Per block (nil below the first trainable block); the backward pass releases each entry when done with it.
     var blocks: [BlockTape?] = []
     var reductions: [Int: TokenReduction] = [:]
@@ -48,7 +51,7 @@ final class ModelTape {
     var pooledIn: Tensor?         // (B, C) fc_norm input
     var pooledMean: Tensor?       // (B) fc_norm statistics
     var pooledRstd: Tensor?       // (B)
-    var features: Tensor!         // (B, C) head input
-    var bnInv: [Float] = []       // (C) BatchNorm head inverse standard deviations
+    var features: Tensor!         // (B, W) head input (W = C, or 2C for a distilled model)
+    var bnInv: [Float] = []       // (W) BatchNorm head inverse standard deviations
     var training = false
 }

@@ -153,7 +153,8 @@ public struct TaskConfig: Codable, Sendable, Equatable {
 }
 
 extension TunedViT {
-    /// The tensors a task file stores: the trainable ones (timm shapes) and the BatchNorm head's buffers.
+    /// The tensors a task file stores: the trainable ones (timm shapes), the BatchNorm head's buffers, and for full
+    /// fine-tuning of a layer-scale model its (unit) layer scales.
     public func taskStateDict() -> [(name: String, tensor: Tensor)] {
         let shapes = Dictionary(uniqueKeysWithValues: backbone.parameters().map { ($0.name, $0.shape) })
         var out: [(name: String, tensor: Tensor)] = trainable.map { p in
@@ -163,6 +164,9 @@ extension TunedViT {
             return (p.name, t)
         }
         if let bnHead { out += bnHead.buffers }
+        // Full fine-tuning trains the Linears a layer scale was folded into: unit scales keep the file exact when it
+        // is layered over the backbone's own (docs/BACKBONES.md).
+        if tuning.trainsBackbone { out += backbone.unitLayerScales() }
         return out
     }
 

@@ -6,14 +6,14 @@ extension TokenReduction {
     public var isEViT: Bool { !kept.isEmpty && scores != nil }
 
     /// EViT: whether the dropped tokens were fused into one extra last output token.
-    public var fusesDropped: Bool { isEViT && tokensOut == (kept.first?.count ?? 0) + 2 }
+    public var fusesDropped: Bool { isEViT && tokensOut == prefix + (kept.first?.count ?? 0) + 1 }
 
-    /// EViT: per sample, the dropped non-class token indices (0-based among the input tokens 1…N−1), in
-    /// descending score order — the complement of ``kept``, with or without fusion. Empty for ToMe.
+    /// EViT: per sample, the dropped token indices (0-based among the input tokens P…N−1 after the prefix tokens),
+    /// in descending score order — the complement of ``kept``, with or without fusion. Empty for ToMe.
     public var droppedTokens: [[Int]] {
         guard isEViT else { return [] }
         if !dropped.isEmpty { return dropped }
-        let others = tokensIn - 1
+        let others = tokensIn - prefix
         return kept.indices.map { b in
             var isKept = [Bool](repeating: false, count: others)
             for j in kept[b] { isKept[j] = true }
@@ -23,8 +23,8 @@ extension TokenReduction {
         }
     }
 
-    /// EViT: the class-attention scores s (B, N−1), the mean over heads of the class token's attention to every
-    /// other input token. Empty for ToMe.
+    /// EViT: the class-attention scores s (B, N−P), the mean over heads of the class token's attention to every
+    /// input token after the prefix tokens. Empty for ToMe.
     public var classAttentionScores: [[Float]] {
         guard let scores, scores.shape.count == 2 else { return [] }
         let b = scores.shape[0], n = scores.shape[1]

@@ -2,7 +2,7 @@
 // the adapters', LoRA's and prompts' multiply-accumulates, counted at each block's actual token count.
 
 extension FLOPCounter {
-    /// Tokens after each block for one image of `config.imageSize` (or of `tokens` input tokens, class token
+    /// Tokens after each block for one image of `config.imageSize` (or of `tokens` input tokens, prefix tokens
     /// included) under `tuning`'s reduction (and prompts).
     public static func tokenSchedule(_ config: ViTConfig, _ tuning: TuningConfig, tokens: Int? = nil) -> [Int] {
         var n = (tokens ?? config.tokens) + (tuning.method == .vptDeep ? tuning.prompts : 0)
@@ -11,9 +11,11 @@ extension FLOPCounter {
             if ts.contains(l) {
                 switch tuning.reduction {
                 case .evit:
-                    if let k = EViTSelection.keptCount(keepRate: tuning.keepRate, tokens: n) { n = k + (tuning.fuse ? 2 : 1) }
+                    if let k = EViTSelection.keptCount(keepRate: tuning.keepRate, tokens: n, prefix: config.prefixTokens) {
+                        n = config.prefixTokens + k + (tuning.fuse ? 1 : 0)
+                    }
                 case .tome:
-                    n -= ToMeMerge.mergeCount(requested: tuning.tomeR, tokens: n)
+                    n -= ToMeMerge.mergeCount(requested: tuning.tomeR, tokens: n, prefix: config.prefixTokens)
                 }
             }
             return n

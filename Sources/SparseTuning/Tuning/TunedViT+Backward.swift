@@ -58,13 +58,14 @@ extension TunedViT {
         // Head, BatchNorm, fc_norm, pooling, final norm.
         let stop = firstTrainableBlock
         guard stop < depth else { return headBackward(dLogits, tape: tape, arena: arena) }  // only the head trains
-        var dFeatures = dLogits  // (B, C) once through the head
+        let w = cfg.headWidth
+        var dFeatures = dLogits  // (B, W) once through the head
         if let head = backbone.head {
             dFeatures = linearBackward(head, name: headName, dy: dLogits, x: tape.features, rows: b, grads: grads, arena: arena)
         }
-        var dPooled = dFeatures  // (B, C)
+        var dPooled = dFeatures  // (B, W)
         if let bnHead {
-            dPooled = arena.tensor([b, c])  // (B, C)
+            dPooled = arena.tensor([b, w])  // (B, W)
             bnHead.backward(dFeatures.data, y: tape.features.data, inv: tape.bnInv, batch: b, training: tape.training,
                             into: dPooled.data)
         }
@@ -77,9 +78,9 @@ extension TunedViT {
         let n = tape.xFinal.shape[1]
         let dNormed = arena.zeros([b, n, c])  // (B, N, C)
         for bi in 0..<b {
-            let g = dPooled.data + bi * c, dst = dNormed.data + bi * n * c
+            let g = dPooled.data + bi * w, dst = dNormed.data + bi * n * c
             if cfg.pool == .token {
-                dst.update(from: g, count: c)
+                dst.update(from: g, count: w)  // the class token (and the distillation token beside it)
             } else {
                 let first = poolStart
                 for t in first..<n { for j in 0..<c { dst[t * c + j] = g[j] / Float(n - first) } }
@@ -94,12 +95,12 @@ extension TunedViT {
         arena.boundary()
 
         var dA = [Tensor?](repeating: nil, count: depth)  // (B, N_l', C) gradients of a_l from later blocks
-        var dScores: [Int: Tensor] = [:]                   // (B, N_l − 1) EViT fusion-weight gradients per block
+        var dScores: [Int: Tensor] = [:]                   // (B, N_l − P) EViT fusion-weight gradients per block
         var dAcc: Tensor?                                  // (B, N, C) official adapters: gradient of the stage sum
         var dEmbedding: Tensor?                            // (B, N, C) official adapters: gradient reaching e
         func scoresGrad(_ l: Int, _ red: TokenReduction) -> UnsafeMutablePointer<Float>? {
             guard red.hasWeightGradient else { return nil }
-            if dScores[l] == nil { dScores[l] = arena.zeros([b, red.tokensIn - 1]) }  // (B, N − 1)
+            if dScores[l] == nil { dScores[l] = arena.zeros([b, red.tokensIn - red.prefix]) }  // (B, N − P)
             return dScores[l]!.data
         }
         /// Carries d(S_l(a_j)) back through the recorded chain of reductions into dA[j].
@@ -144,7 +145,7 @@ extension TunedViT {
                 dm = dm0
             }
             let dg = linearBackward(blk.mlp.fc2, name: "blocks.\(l).mlp.fc2", dy: dm, x: bt.g, rows: rowsOut, grads: grads, arena: arena)
-            GELU.backward(dx: dg.data, dy: dg.data, x: (bt.u ?? recomputeFC1(block: l, tape: bt, arena: arena)).data, count: dg.count)
+            blk.mlp.activation.backward(dx: dg.data, dy: dg.data, x: (bt.u ?? recomputeFC1(block: l, tape: bt, arena: arena)).data, count: dg.count)
             let dh2 = linearBackward(blk.mlp.fc1, name: "blocks.\(l).mlp.fc1", dy: dg, x: bt.h2, rows: rowsOut, grads: grads, arena: arena)
             if let af = adaptformer[l] {
                 af.backward(dOut.data, x: bt.xl.data, hidden: bt.afHidden!, rows: rowsOut,
@@ -187,7 +188,7 @@ extension TunedViT {
             let half = blk.attn.precision == .bf16
             let qkvIn = MatrixInput(bt.qkv, bf16: half, arena: arena)  // (B, N, 3C) as the products read it
             attentionProbabilities(block: l, qkv: qkvIn, batch: b, tokens: nIn, sizes: bt.sizes, into: probs, arena: arena)
-            AttentionBackward.run(dContext: dctx, qkv: qkvIn, probs: probs, classScores: dScores[l]?.data,
+            AttentionBackward.run(dContext: dctx, qkv: qkvIn, probs: probs, classScores: dScores[l]?.data, prefix: cfg.prefixTokens,
                                   batch: b, tokens: nIn, dim: c, heads: heads, dProbs: dProbs, dqkv: dqkv.data, arena: arena)
             let dh1 = linearBackward(blk.attn.qkv, name: "blocks.\(l).attn.qkv", dy: dqkv, x: bt.h1, rows: rowsIn, grads: grads, arena: arena)
             if let lo = lora[l] {
@@ -208,6 +209,12 @@ extension TunedViT {
         }
         if tuning.trainsBackbone {
             if let e = dEmbedding { Elementwise.add(e.data, into: dX.data, count: dX.count) }
+            if let normPre = backbone.normPre, let e = tape.embedding {
+                let dE = arena.tensor(dX.shape)  // (B, N, C) d(embedding before norm_pre)
+                layerNormBackward(normPre, name: "norm_pre", dy: dX, x: e, mean: tape.meanPre!, rstd: tape.rstdPre!,
+                                  rows: dX.count / c, dx: dE.data, accumulate: false, grads: grads)
+                dX = dE
+            }
             embeddingBackward(dX, images: tape.images, grads: grads, arena: arena)
         }
     }
@@ -255,36 +262,47 @@ extension TunedViT {
     /// Prompt gradients (summed over the batch) and the gradient of the previous block's output: block 0's
     /// inserted rows are removed, later blocks' replaced rows get no gradient.
     private func promptsBackward(_ dxIn: Tensor, block l: Int, grads: [String: Parameter], arena: Arena) -> Tensor {
-        let b = dxIn.shape[0], n = dxIn.shape[1], c = config.dim, np = tuning.prompts
+        let b = dxIn.shape[0], n = dxIn.shape[1], c = config.dim, np = tuning.prompts, pre = config.prefixTokens
         let g = grads["vpt.prompts"]!.grad.data + l * np * c
         for bi in 0..<b {
-            let rows = dxIn.data + (bi * n + 1) * c
+            let rows = dxIn.data + (bi * n + pre) * c
             for i in 0..<(np * c) { g[i] += rows[i] }
         }
         if l == 0 {
             let out = arena.tensor([b, n - np, c])  // (B, N − P, C)
             for bi in 0..<b {
                 let src = dxIn.data + bi * n * c, dst = out.data + bi * (n - np) * c
-                dst.update(from: src, count: c)
-                (dst + c).update(from: src + (1 + np) * c, count: (n - 1 - np) * c)
+                dst.update(from: src, count: pre * c)
+                (dst + pre * c).update(from: src + (pre + np) * c, count: (n - pre - np) * c)
             }
             return out
         }
-        for bi in 0..<b { (dxIn.data + (bi * n + 1) * c).update(repeating: 0, count: np * c) }
+        for bi in 0..<b { (dxIn.data + (bi * n + pre) * c).update(repeating: 0, count: np * c) }
         return dxIn
     }
 
-    /// Full fine-tuning: gradients of cls_token, pos_embed and the patch embedding from d(x0) (B, N, C).
+    /// Full fine-tuning: gradients of the prefix tokens (cls_token, dist_token, reg_token), pos_embed and the patch
+    /// embedding from d(x0) (B, N, C).
     private func embeddingBackward(_ dX: Tensor, images: Tensor, grads: [String: Parameter], arena: Arena) {
-        let b = dX.shape[0], n = dX.shape[1], c = config.dim, g = n - 1
-        if let cls = grads["cls_token"] { for bi in 0..<b { for j in 0..<c { cls.grad.data[j] += dX.data[bi * n * c + j] } } }
+        let b = dX.shape[0], n = dX.shape[1], c = config.dim, np = config.prefixTokens, g = n - np
+        var offset = 0  // first prefix row of each token tensor
+        for name in ["cls_token", "dist_token", "reg_token"] {
+            let rows = name == "reg_token" ? config.registers : (name == "dist_token" && !config.distilled ? 0 : 1)
+            if let t = grads[name] {
+                for bi in 0..<b { Elementwise.add(dX.data + (bi * n + offset) * c, into: t.grad.data, count: rows * c) }
+            }
+            offset += rows
+        }
         if let pos = grads["pos_embed"] {
-            for bi in 0..<b { Elementwise.add(dX.data + bi * n * c, into: pos.grad.data, count: n * c) }
+            let skip = np - config.posEmbedPrefix  // prefix rows without a position
+            for bi in 0..<b {
+                Elementwise.add(dX.data + (bi * n + skip) * c, into: pos.grad.data, count: (n - skip) * c)
+            }
         }
         guard let w = grads["patch_embed.proj.weight"] else { return }
         let pe = backbone.patchEmbed, h = images.shape[2], wd = images.shape[3]
         let dy = arena.tensor([b * g, c])  // (B·G, C)
-        for bi in 0..<b { (dy.data + bi * g * c).update(from: dX.data + (bi * n + 1) * c, count: g * c) }
+        for bi in 0..<b { (dy.data + bi * g * c).update(from: dX.data + (bi * n + np) * c, count: g * c) }
         let cols = arena.tensor([b * g, 3 * pe.patch * pe.patch])  // (B·G, 3p²)
         pe.im2col(images.data, batch: b, height: h, width: wd, into: cols.data)
         pe.proj.backwardWeights(dy.data, cols.data, rows: b * g, dWeight: w.grad.data, dBias: grads["patch_embed.proj.bias"]?.grad.data)

@@ -6,7 +6,7 @@ extension TunedViT {
     /// True when nothing below the head trains: no block module, no prompt, no backbone tensor.
     public var trainsHeadOnly: Bool { firstTrainableBlock == config.depth && !tuning.trainsBackbone && prompts == nil }
 
-    /// The head's input (B, C) for images (B, 3, H, W): the pooled, final-normed features before any BatchNorm head.
+    /// The head's input (B, W) (W = C, or 2C for a distilled model) for images (B, 3, H, W): the pooled, final-normed features before any BatchNorm head.
     public func headInputs(_ images: Tensor) throws -> Tensor {
         let (b, h, w) = try backbone.checkInput(images)
         let key = arenaKey(batch: b, height: h, width: w, keepRate: tuning.keepRate, training: false) + " features"
@@ -15,7 +15,7 @@ extension TunedViT {
         }
     }
 
-    /// Logits (B, K) from head inputs (B, C) (see ``headInputs(_:)``) in inference mode.
+    /// Logits (B, K) from head inputs (B, W) (see ``headInputs(_:)``) in inference mode.
     public func classify(headInputs features: Tensor) throws -> Tensor {
         try checkHeadInputs(features)
         return arenas.with("head \(features.shape[0])") { arena in
@@ -23,7 +23,7 @@ extension TunedViT {
         }
     }
 
-    /// One training pass of the head alone on head inputs (B, C): the BatchNorm head (batch statistics when
+    /// One training pass of the head alone on head inputs (B, W): the BatchNorm head (batch statistics when
     /// `training`) and the classifier forward, `loss(logits)`, and the head's gradients accumulated into
     /// ``trainable``. Equals ``forwardBackward(_:training:keepRate:rng:loss:)`` on the images the inputs came from
     /// when ``trainsHeadOnly``.
@@ -43,8 +43,8 @@ extension TunedViT {
     }
 
     private func checkHeadInputs(_ features: Tensor) throws {
-        guard features.shape.count == 2, features.shape[0] > 0, features.shape[1] == config.dim else {
-            throw SparseTuningError("head inputs have shape \(features.shape); expected (B, \(config.dim))")
+        guard features.shape.count == 2, features.shape[0] > 0, features.shape[1] == config.headWidth else {
+            throw SparseTuningError("head inputs have shape \(features.shape); expected (B, \(config.headWidth))")
         }
     }
 }

@@ -42,7 +42,7 @@ extension TunedViT {
     func arenaKey(batch: Int, height: Int, width: Int, keepRate: Double, training: Bool) -> String {
         var t = tuning
         t.keepRate = keepRate
-        let tokens = 1 + (height / config.patch) * (width / config.patch)
+        let tokens = config.prefixTokens + (height / config.patch) * (width / config.patch)
         let schedule = FLOPCounter.tokenSchedule(config, t, tokens: tokens).map(String.init).joined(separator: ",")
         return "\(batch)x\(height)x\(width) [\(schedule)] \(training ? "train" : "infer")"
     }
@@ -60,10 +60,17 @@ extension TunedViT {
              collect: Set<Int> = []) throws -> ForwardResult {
         let (b, hgt, wid) = try backbone.checkInput(images)
         let cfg = config, c = cfg.dim, heads = cfg.heads, depth = cfg.depth
-        var n = 1 + (hgt / cfg.patch) * (wid / cfg.patch)
+        var n = cfg.prefixTokens + (hgt / cfg.patch) * (wid / cfg.patch)
         var x = arena.tensor([b, n, c])  // (B, N, C) residual stream
         embed(images, into: x, arena: arena)
         tape?.images = images
+        if let normPre = backbone.normPre {
+            let e = x  // (B, N, C) embedding before norm_pre
+            x = arena.tensor([b, n, c])  // (B, N, C)
+            let mean = arena.tensor([b * n]), rstd = arena.tensor([b * n])  // (B·N)
+            normPre.forward(e.data, rows: b * n, into: x.data, mean: mean.data, rstd: rstd.data)
+            if tuning.trainsBackbone { tape?.embedding = e; tape?.meanPre = mean; tape?.rstdPre = rstd }
+        }
         tape?.blocks = [BlockTape?](repeating: nil, count: depth)
         var acc: Tensor? = tuning.adapter == .official ? arena.copy(x) : nil  // (B, N, C) official adapters' stage sum
         var sizes: Tensor?  // (B, N) ToMe token sizes
@@ -159,10 +166,10 @@ extension TunedViT {
                 return t
             }
             let taping = bt != nil
-            let u = arena.tensor([b, nOut, cfg.mlpDim])  // (B, N', M) fc1 output (GELU fused when not taping)
-            blk.mlp.fc1.forward(h2.data, rows: rowsOut, into: u.data, gelu: !taping, arena: arena)
-            let g = taping ? arena.tensor(u.shape) : u  // (B, N', M) GELU(u)
-            if taping { GELU.forward(u.data, g.data, count: u.count) }
+            let u = arena.tensor([b, nOut, cfg.mlpDim])  // (B, N', M) fc1 output (activation fused when not taping)
+            blk.mlp.fc1.forward(h2.data, rows: rowsOut, into: u.data, activation: taping ? nil : blk.mlp.activation, arena: arena)
+            let g = taping ? arena.tensor(u.shape) : u  // (B, N', M) act(u)
+            if taping { blk.mlp.activation.forward(u.data, g.data, count: u.count) }
             let y = taping ? arena.copy(xl) : xl  // (B, N', C) block output
             if let hb = houlsby[l] {
                 let m0 = arena.tensor([b, nOut, c])  // (B, N', C) MLP output
@@ -222,7 +229,7 @@ extension TunedViT {
             normed = arena.tensor(x.shape)  // (B, N, C)
             backbone.norm.forward(x.data, rows: b * n, into: normed.data, mean: meanF.data, rstd: rstdF.data)
         }
-        let pooled = arena.tensor([b, c])  // (B, C)
+        let pooled = arena.tensor([b, config.headWidth])  // (B, W) W = C, or 2C for a distilled model
         backbone.pool(normed, from: poolStart, into: pooled)
         var pooledMean: Tensor?, pooledRstd: Tensor?, pooledIn: Tensor?
         if backbone.normAfterPooling {
@@ -238,14 +245,14 @@ extension TunedViT {
         return classify(pooled, training: training, tape: tape, arena: arena)
     }
 
-    /// The head part on the pooled features (B, C): optional BatchNorm, then the classifier (heap logits (B, K), or
+    /// The head part on the pooled features (B, W): optional BatchNorm, then the classifier (heap logits (B, K), or
     /// the features when the model has no head). Shared with training on cached features.
     func classify(_ pooled: Tensor, training: Bool, tape: ModelTape?, arena: Arena) -> Tensor {
-        let b = pooled.shape[0], c = config.dim
-        var features = pooled  // (B, C) the classifier's input
+        let b = pooled.shape[0], c = config.headWidth
+        var features = pooled  // (B, W) the classifier's input
         var bnInv: [Float] = []
         if let bnHead {
-            let y = arena.tensor([b, c])  // (B, C)
+            let y = arena.tensor([b, c])  // (B, W)
             bnInv = bnHead.forward(pooled.data, batch: b, into: y.data, training: training)
             features = y
         }
@@ -258,23 +265,31 @@ extension TunedViT {
 
     // MARK: Pieces of the forward pass
 
-    /// First token averaged by average pooling: after the class token and any prompts.
-    var poolStart: Int { 1 + (prompts != nil ? tuning.prompts : 0) }
+    /// First token averaged by average pooling: after the prefix tokens and any prompts.
+    var poolStart: Int { config.prefixTokens + (prompts != nil ? tuning.prompts : 0) }
 
-    /// `x (B, N, C)` = [cls_token; patch_embed(images)] + pos_embed (resampled to the image's grid).
+    /// `x (B, N, C)` = [cls_token; dist_token; reg_token; patch_embed(images)] + pos_embed (resampled to the image's
+    /// grid), as timm's `_pos_embed`: pos_embed's prefix rows (if it has them) go to the prefix tokens, else
+    /// those tokens get no position.
     func embed(_ images: Tensor, into x: Tensor, arena: Arena) {
         let b = images.shape[0], h = images.shape[2], w = images.shape[3], p = config.patch
-        let c = config.dim, gh = h / p, gw = w / p, g = gh * gw, n = 1 + g
+        let c = config.dim, gh = h / p, gw = w / p, g = gh * gw, np = config.prefixTokens, n = np + g
         let cols = arena.tensor([b * g, 3 * p * p])  // (B·G, 3p²) patches as rows
         let patches = arena.tensor([b, g, c])  // (B, G, C)
         backbone.patchEmbed.forward(images.data, batch: b, height: h, width: w, cols: cols.data, into: patches.data, arena: arena)
-        let pos = backbone.positionEmbedding(grid: (gh, gw)).data  // (1, N, C)
-        let cls = backbone.clsToken.data
+        let pos = backbone.positionEmbedding(grid: (gh, gw)).data  // (1, P + G, C), P = config.posEmbedPrefix
+        let posPrefix = config.posEmbedPrefix
+        func values(_ t: Tensor) -> [Float] { Array(UnsafeBufferPointer(start: t.data, count: t.count)) }
+        var prefix = values(backbone.clsToken)  // (P, C) the prefix tokens before positions
+        if let d = backbone.distToken { prefix += values(d) }
+        if let r = backbone.regToken { prefix += values(r) }
+        if posPrefix > 0 { for i in 0..<(np * c) { prefix[i] += pos[i] } }
+        let patchPos = pos + posPrefix * c  // (G, C)
         for bi in 0..<b {
             let row = x.data + bi * n * c
-            for j in 0..<c { row[j] = cls[j] + pos[j] }
+            prefix.withUnsafeBufferPointer { row.update(from: $0.baseAddress!, count: np * c) }
             let src = patches.data + bi * g * c
-            for i in 0..<(g * c) { row[c + i] = src[i] + pos[c + i] }
+            for i in 0..<(g * c) { row[np * c + i] = src[i] + patchPos[i] }
         }
     }
 
@@ -295,11 +310,11 @@ extension TunedViT {
     private func reduce(probs: Tensor, qkv: Tensor, batch b: Int, tokens n: Int, sizes: Tensor?, keepRate: Double) -> TokenReduction? {
         switch tuning.reduction {
         case .evit:
-            return EViTSelection.select(probs: probs.data, batch: b, heads: config.heads, tokens: n,
+            return EViTSelection.select(probs: probs.data, batch: b, heads: config.heads, tokens: n, prefix: config.prefixTokens,
                                         keepRate: keepRate, fuse: tuning.fuse)
         case .tome:
-            return ToMeMerge.merge(qkv: qkv.data, batch: b, tokens: n, dim: config.dim, heads: config.heads,
-                                   sizes: sizes?.data, r: tuning.tomeR)
+            return ToMeMerge.merge(qkv: qkv.data, batch: b, tokens: n, prefix: config.prefixTokens, dim: config.dim,
+                                   heads: config.heads, sizes: sizes?.data, r: tuning.tomeR)
         }
     }
 
@@ -331,17 +346,18 @@ extension TunedViT {
         return (cur, chain)
     }
 
-    /// Deep prompts: block 0 inserts P tokens after the class token; later blocks replace them.
+    /// Deep prompts: block 0 inserts P tokens after the prefix tokens (class, distillation, registers); later
+    /// blocks replace them.
     private func insertPrompts(_ x: Tensor, _ p: UnsafePointer<Float>, first: Bool, arena: Arena) -> Tensor {
-        let b = x.shape[0], n = x.shape[1], c = config.dim, np = tuning.prompts
+        let b = x.shape[0], n = x.shape[1], c = config.dim, np = tuning.prompts, pre = config.prefixTokens
         let outN = first ? n + np : n
         let y = arena.tensor([b, outN, c])  // (B, N + P or N, C)
         for bi in 0..<b {
             let src = x.data + bi * n * c, dst = y.data + bi * outN * c
-            dst.update(from: src, count: c)
-            (dst + c).update(from: p, count: np * c)
-            let rest = first ? 1 : 1 + np
-            (dst + (1 + np) * c).update(from: src + rest * c, count: (n - rest) * c)
+            dst.update(from: src, count: pre * c)
+            (dst + pre * c).update(from: p, count: np * c)
+            let rest = first ? pre : pre + np
+            (dst + (pre + np) * c).update(from: src + rest * c, count: (n - rest) * c)
         }
         return y
     }

@@ -75,7 +75,7 @@ public final class TunedViT: Sendable {
         } else {
             prompts = nil
         }
-        bnHead = tuning.bnHead ? BatchNormHead(dim: c) : nil
+        bnHead = tuning.bnHead ? BatchNormHead(dim: cfg.headWidth) : nil
         stageStarts = tuning.reductionBlocks(depth: depth)
         tsBlocks = tuning.reducesTokens ? Set(stageStarts) : []
         recomputed = Mutex(tuning.reducesTokens ? Set(0..<(stageStarts.first ?? 0)) : [])
