@@ -65,6 +65,14 @@ hf  (scripts/fixtures/hf_fixtures.py)
         vit_cls/ (transformers ViTForImageClassification, 24/2 layers/3 heads/48/patch 4/16px/5 labels with
         id2label) and vit_base/ (ViTModel with a pooler, qkv_bias false), each model.safetensors + config.json
         from save_pretrained; io.safetensors: x, cls.logits, base.features (last_hidden_state[:, 0]).
+families  (scripts/fixtures/family_fixtures.py)
+    -> Tests/SparseTuningTests/Fixtures/families/ (about 150 KB)
+        timm-built DeiT distilled, DINOv2 with registers, DINOv2, CLIP QuickGELU backbones (random weights):
+        model.safetensors + timm's hub config.json each, io.safetensors with x and timm's logits (DINOv2 run at
+        another size than trained: the position grid resampled by timm's checkpoint_filter_fn); and
+        clip_quickgelu_noconfig/ (the weights alone). See docs/BACKBONES.md.
+sparse variants: deit_distilled_dense, dinov2_registers_dense, clip_full_evit, dinov2_full_bn, deit_vpt (decision 10
+        of sparse_reference.py; each backbone checked against timm in float64 by the script).
 checkpoint  (scripts/fixtures/checkpoint_fixtures.py, owned by its author)
 image       (scripts/fixtures/image_fixtures.py, owned by its author)
 """
@@ -84,6 +92,7 @@ FIXTURE_MODULES = [
     ("sparse", "sparse_fixtures.py"),
     ("training", "training_fixtures.py"),
     ("hf", "hf_fixtures.py"),
+    ("families", "family_fixtures.py"),
 ]
 
 

@@ -55,6 +55,11 @@ func buildModel(_ options: ModelOptions, weights: [String], forTraining: Bool = 
         // flags may still set image size, classes and pooling.
         config = hf.vitConfig(classes: 0)
         try options.apply(to: &config, defaultClasses: headClasses ?? 0, defaultImageSize: hf.imageSize)
+    } else if options.arch == nil && options.dim == nil, task == nil, layered.tensors["patch_embed.proj.weight"] != nil {
+        // A timm checkpoint: the architecture from its tensors, heads/epsilon/activation from a timm config.json
+        // beside it (or timm's conventions); flags fill in what neither says and must agree with what they say.
+        config = try inferredArchitecture(options, layered.tensors, weights: weights)
+        try options.apply(to: &config, defaultClasses: headClasses ?? 0, defaultImageSize: config.imageSize)
     } else {
         config = try options.config(defaultClasses: headClasses ?? 0)
         if options.imageSize == nil, let size = defaultSize(patch: config.patch) {
@@ -98,6 +103,32 @@ func buildModel(_ options: ModelOptions, weights: [String], forTraining: Bool = 
         names = hfNames
     }
     return BuiltModel(model: model, task: task, taskFile: layered.taskFile, classNames: names)
+}
+
+/// The architecture of timm-named `tensors`: shapes, a timm config.json beside one of `weights` (whose statements
+/// flags may not contradict), and `--heads` / `--act` where nothing states them.
+private func inferredArchitecture(_ options: ModelOptions, _ tensors: [String: Tensor], weights: [String]) throws -> ViTConfig {
+    var timmConfig: TimmConfigFile?
+    for w in weights where timmConfig == nil { timmConfig = try TimmConfigFile.beside(Checkpoint.resolve(w)) }
+    let stated = try timmConfig.map { (config: try $0.statedConfig(), source: $0.path) }
+    let source = weights.count == 1 ? weights[0] : "the weights (\(weights.joined(separator: ", ")))"
+    if let h = options.heads, let s = stated, s.config.heads != h {
+        throw SparseTuningError("--heads \(h) disagrees with \(s.source), which states \(s.config.heads) (drop the flag)")
+    }
+    var inferred = try ViTConfig.inferred(fromShapes: tensors.mapValues(\.shape), stated: stated,
+                                          heads: stated == nil ? options.heads : nil, source: source)
+    let c = inferred.config
+    let given: [(flag: String, value: Int?, actual: Int)] = [("--depth", options.depth, c.depth), ("--mlp", options.mlp, c.mlpDim),
+                                                             ("--patch", options.patch, c.patch)]
+    if let bad = given.first(where: { $0.value != nil && $0.value != $0.actual }) {
+        throw SparseTuningError("\(bad.flag) \(bad.value!) disagrees with \(source): its tensors have \(bad.actual) (drop the flag)")
+    }
+    if let a = options.act, let s = stated, try options.parsedActivation(a) != s.config.activation {
+        throw SparseTuningError("--act \(a) disagrees with \(s.source), which states \(s.config.activation.rawValue) (drop the flag)")
+    }
+    if options.act != nil { inferred.notes.removeAll { $0.contains("GELU assumed") } }
+    for n in inferred.notes { note("note: \(source): \(n)") }
+    return c
 }
 
 /// Refuses flags that contradict a task file being served (predict, eval, …): another architecture, class count or

@@ -4,7 +4,7 @@ import ArgumentParser
 import SparseTuning
 
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Preset architecture: \(ViTConfig.presetNames.joined(separator: ", ")).")
+    @Option(help: "Preset architecture: \(ViTConfig.presetNames.joined(separator: ", ")), or a timm model name such as deit_base_distilled_patch16_224, vit_base_patch14_reg4_dinov2 or vit_base_patch16_clip_quickgelu_224 (default: read from the checkpoint).")
     var arch: String?
     @Option(help: "Embedding width (with --depth, --heads, --patch instead of --arch).")
     var dim: Int?
@@ -20,8 +20,10 @@ struct ModelOptions: ParsableArguments {
     var imageSize: Int?
     @Option(help: "Classifier outputs (default: the head in the weights, else 1000 without weights; 0 = no head).")
     var classes: Int?
-    @Option(help: "Pooling: token (class token) or avg (mean of the patch tokens; final norm before pooling, or after it when the weights name it fc_norm, as timm).")
-    var pool: String = "token"
+    @Option(help: "Pooling: token (class token) or avg (mean of the patch tokens; final norm before pooling, or after it when the weights name it fc_norm, as timm). Default: the checkpoint's (avg when it has fc_norm), else token.")
+    var pool: String?
+    @Option(help: "MLP activation when the checkpoint does not say: gelu or quick_gelu (OpenAI CLIP weights).")
+    var act: String?
     @Option(help: "Threads for oneDNN and the Swift kernels (default: all cores).")
     var threads: Int?
     @Option(help: "Precision of the frozen matrix products and attention: fp32 (exact) or bf16 (about 2× faster on AVX512-BF16 CPUs, ~1e-2 relative error; trained layers and the optimiser stay fp32).")
@@ -121,7 +123,8 @@ struct ModelOptions: ParsableArguments {
         var c: ViTConfig
         if let arch {
             guard let p = ViTConfig.preset(arch) else {
-                throw SparseTuningError("--arch '\(arch)' is not a known preset; expected one of \(ViTConfig.presetNames.joined(separator: ", "))")
+                throw SparseTuningError("--arch '\(arch)' is not a known preset; expected one of \(ViTConfig.presetNames.joined(separator: ", ")) "
+                    + "or a timm ViT name (e.g. vit_base_patch16_224, deit_base_distilled_patch16_224)")
             }
             if dim != nil || depth != nil || heads != nil || patch != nil || mlp != nil {
                 throw SparseTuningError("--arch cannot be combined with --dim/--depth/--heads/--mlp/--patch")
@@ -137,15 +140,27 @@ struct ModelOptions: ParsableArguments {
         return c
     }
 
-    /// Applies the flags that do not define the architecture (image size, classes, pooling) and validates.
+    /// Applies the flags that do not define the architecture (image size, classes, pooling, activation) and
+    /// validates. Pooling and activation keep `c`'s when their flags are absent.
     func apply(to c: inout ViTConfig, defaultClasses: Int, defaultImageSize: Int? = nil) throws {
         if let size = imageSize ?? defaultImageSize { c.imageSize = size }
         c.classes = classes ?? defaultClasses
-        guard let p = Pooling(rawValue: pool) else {
-            throw SparseTuningError("--pool '\(pool)' is not valid; expected token or avg")
+        if let pool {
+            guard let p = Pooling(rawValue: pool) else {
+                throw SparseTuningError("--pool '\(pool)' is not valid; expected token or avg")
+            }
+            c.pool = p
         }
-        c.pool = p
+        if let act { c.activation = try parsedActivation(act) }
         try c.validate()
+    }
+
+    /// The `--act` value.
+    func parsedActivation(_ text: String) throws -> Activation {
+        guard let a = Activation(rawValue: text) else {
+            throw SparseTuningError("--act '\(text)' is not valid; expected gelu or quick_gelu")
+        }
+        return a
     }
 }
 

@@ -62,7 +62,7 @@ public struct ViTConfig: Sendable, Equatable, Codable {
     /// Preset names accepted by ``preset(_:)``.
     public static let presetNames = ["vit-ti16", "vit-s16", "vit-b16", "vit-l16", "vit-h14"]
 
-    /// The named architecture of docs/METHOD.md §1, or nil for an unknown name.
+    /// The named architecture of docs/METHOD.md §1, or a timm model name (``timm(_:)``), or nil for an unknown name.
     public static func preset(_ name: String) -> ViTConfig? {
         switch name.lowercased() {
         case "vit-ti16": return ViTConfig(dim: 192, depth: 12, heads: 3, patch: 16)
@@ -70,7 +70,7 @@ public struct ViTConfig: Sendable, Equatable, Codable {
         case "vit-b16": return ViTConfig(dim: 768, depth: 12, heads: 12, patch: 16)
         case "vit-l16": return ViTConfig(dim: 1024, depth: 24, heads: 16, patch: 16)
         case "vit-h14": return ViTConfig(dim: 1280, depth: 32, heads: 16, patch: 14)
-        default: return nil
+        default: return timm(name)
         }
     }
 

@@ -1,0 +1,126 @@
+// timm's backbone families (Fixtures/families/ from scripts/fixtures/family_fixtures.py, built by timm itself):
+// DeiT distilled, DINOv2 with and without registers, CLIP with QuickGELU. The architecture is read from the
+// checkpoint (tensor shapes + timm's config.json) and the logits equal timm's within 1e-4 of the largest logit,
+// including DINOv2's position grid resampled to another image size (docs/BACKBONES.md).
+import XCTest
+import Foundation
+@testable import SparseTuning
+
+final class CheckpointFamiliesTests: XCTestCase {
+    /// The library path a program takes: load, read the architecture, build, run at the input's size.
+    func check(_ family: String, expect: (ViTConfig) -> Void, file: StaticString = #filePath, line: UInt = #line) throws {
+        let path = fixturePath("families/\(family)/model.safetensors")
+        let checkpoint = try Checkpoint.load(path)
+        let timm = try XCTUnwrap(try TimmConfigFile.beside(path), file: file, line: line)
+        let stated = try timm.statedConfig()
+        let arch = try ViTConfig.inferred(fromShapes: checkpoint.tensors.mapValues(\.shape),
+                                          stated: (stated, timm.path), source: path)
+        XCTAssertEqual(arch.notes, [], "everything is read or stated", file: file, line: line)
+        expect(arch.config)
+        let model = try TunedViT(backbone: VisionTransformer(config: arch.config, seed: nil))
+        try model.load(checkpoint.tensors)
+        let io = try Fixture("families/\(family)/io.safetensors")
+        let logits = try model.forward(io["x"])
+        let ref = io["logits"].values
+        let scale = ref.map(abs).max()!
+        XCTAssertEqual(logits.shape, io["logits"].shape, file: file, line: line)
+        assertClose(logits.values, ref, atol: 1e-4 * scale, rtol: 0, "\(family): logits vs timm", file: file, line: line)
+        print("\(family): max |logit diff| \(maxAbsDiff(logits.values, ref)) (largest logit \(scale))")
+    }
+
+    func testDeiTDistilled() throws {
+        try check("deit_distilled") { c in
+            XCTAssertTrue(c.distilled)
+            XCTAssertEqual([c.prefixTokens, c.headWidth, c.heads, c.classes], [2, 48, 3, 5])
+        }
+    }
+
+    func testDINOv2WithRegistersResampled() throws {
+        try check("dinov2_registers") { c in
+            XCTAssertEqual([c.registers, c.prefixTokens, c.heads, c.imageSize, c.classes], [2, 3, 2, 20, 0])
+            XCTAssertFalse(c.posEmbedCoversPrefix)
+            XCTAssertTrue(c.layerScale)
+        }
+    }
+
+    func testDINOv2Resampled() throws {
+        try check("dinov2") { c in
+            XCTAssertTrue(c.posEmbedCoversPrefix)
+            XCTAssertTrue(c.layerScale)
+            XCTAssertEqual([c.prefixTokens, c.heads, c.imageSize], [1, 3, 16])
+        }
+    }
+
+    func testCLIPQuickGELU() throws {
+        try check("clip_quickgelu") { c in
+            XCTAssertTrue(c.preNorm)
+            XCTAssertFalse(c.patchBias)
+            XCTAssertEqual(c.activation, .quickGELU)
+            XCTAssertEqual(c.eps, 1e-5)
+            XCTAssertEqual(c.heads, 4)
+        }
+    }
+
+    /// Without config.json the shapes still give everything but heads, epsilon and activation: a width of 32 has
+    /// no standard head count, so the error asks for --heads.
+    func testWithoutConfigHeadsMustBeGiven() throws {
+        let path = fixturePath("families/clip_quickgelu_noconfig/model.safetensors")
+        XCTAssertNil(try TimmConfigFile.beside(path))
+        let shapes = try Checkpoint.load(path).tensors.mapValues(\.shape)
+        XCTAssertThrowsError(try ViTConfig.inferred(fromShapes: shapes, source: path)) { error in
+            XCTAssertTrue("\(error)".contains("--heads"), "\(error)")
+        }
+    }
+
+    /// A config.json that contradicts the tensors is an error naming both.
+    func testStatedArchitectureMustAgreeWithTensors() throws {
+        let path = fixturePath("families/dinov2/model.safetensors")
+        let shapes = try Checkpoint.load(path).tensors.mapValues(\.shape)
+        var wrong = try XCTUnwrap(try TimmConfigFile.beside(path)).statedConfig()
+        wrong.mlpDim = 40
+        XCTAssertThrowsError(try ViTConfig.inferred(fromShapes: shapes, stated: (wrong, "config.json"), source: path)) { error in
+            XCTAssertTrue("\(error)".contains("MLP width 40"), "\(error)")
+            XCTAssertTrue("\(error)".contains("48"), "\(error)")
+        }
+    }
+
+    func testTimmNames() throws {
+        let deit = try XCTUnwrap(ViTConfig.timm("deit_base_distilled_patch16_224.fb_in1k"))
+        XCTAssertEqual([deit.dim, deit.depth, deit.heads, deit.patch, deit.imageSize, deit.prefixTokens], [768, 12, 12, 16, 224, 2])
+        let dino = try XCTUnwrap(ViTConfig.timm("vit_large_patch14_reg4_dinov2.lvd142m"))
+        XCTAssertEqual([dino.dim, dino.heads, dino.patch, dino.imageSize, dino.registers], [1024, 16, 14, 518, 4])
+        XCTAssertFalse(dino.posEmbedCoversPrefix)
+        let clip = try XCTUnwrap(ViTConfig.timm("vit_base_patch16_clip_quickgelu_224.openai"))
+        XCTAssertEqual(clip.activation, .quickGELU)
+        XCTAssertEqual(ViTConfig.timm("vit_base_patch16_clip_224.laion2b")?.activation, .gelu)
+        XCTAssertNil(ViTConfig.timm("vit_base_patch16_siglip_224"))
+        XCTAssertNil(ViTConfig.timm("vit_giant_patch14_dinov2"))  // SwiGLU MLP
+        XCTAssertNil(ViTConfig.timm("resnet50"))
+    }
+
+    /// The command line reads the architecture from the checkpoint: `forward` with no architecture flag.
+    func testForwardCommandReadsTheArchitecture() throws {
+        let dir = temporaryDirectory(self)
+        let out = dir + "/y.npy"
+        let (status, _, err) = try runSparseTune(["forward", "--weights", fixturePath("families/dinov2_registers/model.safetensors"),
+                                                  "--input", fixturePath("families/dinov2_registers/x.npy"), "--output", out])
+        XCTAssertEqual(status, 0, err)
+        let y = try XCTUnwrap(NPY.read(path: out).tensor)
+        let ref = try Fixture("families/dinov2_registers/io.safetensors")["logits"]
+        assertClose(y.values, ref.values, atol: 1e-4 * ref.values.map(abs).max()!, rtol: 0, "forward CLI vs timm")
+        // Without config.json: heads from the flag; a flag contradicting config.json is refused.
+        let bare = fixturePath("families/clip_quickgelu_noconfig/model.safetensors")
+        let x = fixturePath("families/clip_quickgelu/x.npy")
+        var r = try runSparseTune(["forward", "--weights", bare, "--input", x, "--output", out])
+        XCTAssertNotEqual(r.0, 0)
+        XCTAssertTrue(r.2.contains("error:") && r.2.contains("--heads"), r.2)
+        r = try runSparseTune(["forward", "--weights", bare, "--input", x, "--output", out, "--heads", "4", "--act", "quick_gelu"])
+        XCTAssertEqual(r.0, 0, r.2)
+        let clipRef = try Fixture("families/clip_quickgelu/io.safetensors")["logits"]
+        assertClose(try XCTUnwrap(NPY.read(path: out).tensor).values, clipRef.values, atol: 1e-4 * clipRef.values.map(abs).max()!, rtol: 0, "bare CLIP + flags")
+        r = try runSparseTune(["forward", "--weights", fixturePath("families/clip_quickgelu/model.safetensors"), "--input", x,
+                               "--output", out, "--heads", "8"])
+        XCTAssertNotEqual(r.0, 0)
+        XCTAssertTrue(r.2.contains("--heads 8 disagrees") && r.2.contains("config.json"), r.2)
+    }
+}
