@@ -124,3 +124,57 @@ final class CheckpointFamiliesTests: XCTestCase {
         XCTAssertTrue(r.2.contains("--heads 8 disagrees") && r.2.contains("config.json"), r.2)
     }
 }
+
+/// The whole command line on backbones with extra prefix tokens: train, eval, predict and visualize with register
+/// tokens and token sparsification; full fine-tuning of a layer-scale backbone layered back over it exactly.
+final class FamiliesCLITests: XCTestCase {
+    func data(in dir: String) throws -> String {
+        try SyntheticImages(size: 32, classes: 3).writeVTABTask(root: "\(dir)/vtab", task: "shapes", trainCount: 12,
+                                                                 testCount: 6, seed: 3, writeClassNames: true)
+    }
+
+    func json(_ text: String) throws -> [String: Any] {
+        try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], text)
+    }
+
+    func testSparseTuningOnDINOv2WithRegisters() throws {
+        let dir = temporaryDirectory(self)
+        let data = try data(in: dir)
+        let backbone = fixturePath("families/dinov2_registers/model.safetensors")
+        let task = "\(dir)/task.safetensors"
+        var r = try runSparseTune(["train", "--weights", backbone, "--data", data, "--keep-rate", "0.5", "--ts-layers", "1",
+                                   "--rank", "4", "--epochs", "1", "--batch", "4", "--warmup-epochs", "0", "--output", task])
+        XCTAssertEqual(r.0, 0, r.2)
+        r = try runSparseTune(["eval", "--weights", backbone, "--weights", task, "--data", data, "--json"])
+        XCTAssertEqual(r.0, 0, r.2)
+        XCTAssertNotNil(try json(r.1)["top1"])
+        let image = "\(data)/images/test/000000.png"
+        r = try runSparseTune(["predict", "--weights", backbone, "--weights", task, "--image", image])
+        XCTAssertEqual(r.0, 0, r.2)
+        r = try runSparseTune(["visualize", "--weights", backbone, "--weights", task, "--image", image, "--out", "\(dir)/v.png"])
+        XCTAssertEqual(r.0, 0, r.2)
+        XCTAssertTrue(r.1.contains("tokens kept"), r.1)
+    }
+
+    func testFullFineTuningOfLayerScaleBackboneLayersBackExactly() throws {
+        let dir = temporaryDirectory(self)
+        let data = try data(in: dir)
+        let backbone = fixturePath("families/dinov2/model.safetensors")
+        let task = "\(dir)/full.safetensors"
+        var r = try runSparseTune(["train", "--weights", backbone, "--data", data, "--method", "full", "--epochs", "1",
+                                   "--batch", "4", "--warmup-epochs", "0", "--lr", "0.01", "--output", task])
+        XCTAssertEqual(r.0, 0, r.2)
+        // The task file holds the trained (folded) Linears and unit layer scales: layered over the backbone, whose own
+        // scales it replaces, it is the trained model; a second forward from the task file alone agrees.
+        let x = fixturePath("families/dinov2/x.npy")
+        r = try runSparseTune(["forward", "--weights", backbone, "--weights", task, "--input", x, "--output", "\(dir)/a.npy"])
+        XCTAssertEqual(r.0, 0, r.2)
+        r = try runSparseTune(["forward", "--weights", task, "--input", x, "--output", "\(dir)/b.npy"])
+        XCTAssertEqual(r.0, 0, r.2)
+        let a = try XCTUnwrap(NPY.read(path: "\(dir)/a.npy").tensor), b = try XCTUnwrap(NPY.read(path: "\(dir)/b.npy").tensor)
+        XCTAssertEqual(a.values, b.values)
+        let untrained = try Fixture("families/dinov2/io.safetensors")["logits"]
+        XCTAssertEqual(a.shape, [2, 3])
+        XCTAssertNotEqual(a.values, untrained.values, "the task changed the model")
+    }
+}
