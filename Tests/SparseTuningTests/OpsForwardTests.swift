@@ -39,6 +39,32 @@ final class OpsForwardTests: XCTestCase {
         }
     }
 
+    /// Both activations' forward and backward against autograd: GELU from the ops fixture (torch), QuickGELU from
+    /// timm's module (Fixtures/families/quick_gelu.safetensors); accumulate adds to what is there.
+    func testActivationsForwardAndBackward() throws {
+        let quick = try Fixture("families/quick_gelu.safetensors")
+        for (act, f, prefix) in [(Activation.gelu, ops!, "gelu."), (Activation.quickGELU, quick, "")] {
+            let x = f["\(prefix)x"], dy = f["\(prefix)dy"]
+            let y = Tensor(zeros: x.shape), dx = Tensor(zeros: x.shape)
+            act.forward(x.data, y.data, count: x.count)
+            assertClose(y.values, f["\(prefix)y"].values, atol: 2e-7, rtol: 1e-6, "\(act) forward")
+            act.backward(dx: dx.data, dy: dy.data, x: x.data, count: x.count)
+            assertClose(dx.values, f["\(prefix)dx"].values, atol: 1e-6, rtol: 1e-5, "\(act) backward")
+            act.backward(dx: dx.data, dy: dy.data, x: x.data, count: x.count, accumulate: true)
+            assertClose(dx.values, f["\(prefix)dx"].values.map { 2 * $0 }, atol: 2e-6, rtol: 1e-5, "\(act) backward accumulated")
+        }
+        // oneDNN's fused QuickGELU (swish post-op, α = 1.702) inside a Linear agrees with the kernel.
+        let lin = Linear(inFeatures: 4, outFeatures: 16)
+        var rng = SeededGenerator(seed: 3)
+        lin.weight.fillTruncatedNormal(std: 1, using: &rng)
+        let xin = Tensor(shape: [3, 4], values: (0..<12).map { Float($0) / 3 - 2 })
+        let fused = Tensor(zeros: [3, 16]), plain = Tensor(zeros: [3, 16])
+        lin.forward(xin.data, rows: 3, into: fused.data, activation: .quickGELU)
+        lin.forward(xin.data, rows: 3, into: plain.data)
+        Activation.quickGELU.forward(plain.data, plain.data, count: plain.count)
+        assertClose(fused.values, plain.values, atol: 1e-6, rtol: 1e-5, "fused QuickGELU")
+    }
+
     func testGELU() {
         let x = ops["gelu.x"]
         let y = Tensor(zeros: x.shape)
