@@ -9,7 +9,7 @@ public struct Figure {
     public let width: Int
     /// Page height in units (1…32767).
     public let height: Int
-    /// Draws the whole page, starting from a blank (transparent) surface.
+    /// Draws the whole page, background included (a PNG page starts black, SVG and PDF pages transparent).
     let draw: (FigureContext) throws -> Void
 
     /// A `width` × `height` page drawn by `draw`.
