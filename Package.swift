@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 // SparseTuning: Sparse-Tuning (token sparsification + Dense Adapters) for Vision Transformers on the CPU.
 // Builds on Linux (x86-64; Debian/Ubuntu packages libdnnl-dev with its OpenMP runtime libgomp, libjpeg-turbo,
-// libpng): oneDNN's OpenMP threads and glibc are part of the design, so no Apple platform is declared.
+// libpng, and libcairo2-dev with fonts-dejavu-core for the figures): oneDNN's OpenMP threads and glibc are part
+// of the design, so no Apple platform is declared.
 import PackageDescription
 
 let package = Package(
@@ -15,16 +16,17 @@ let package = Package(
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
-        // System libraries (Debian: libdnnl-dev, libjpeg62-turbo-dev, libpng-dev).
+        // System libraries (Debian: libdnnl-dev, libjpeg62-turbo-dev, libpng-dev, libcairo2-dev).
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng"),
+        .systemLibrary(name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
         // C kernels the Swift compiler does not vectorise for baseline x86-64 (bf16 conversion).
         .target(name: "CKernels", path: "Sources/CKernels"),
         .target(
             name: "SparseTuning",
             dependencies: [
-                "CDNNL", "CJPEG", "CPNG", "CKernels",
+                "CDNNL", "CJPEG", "CPNG", "CCairo", "CKernels",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
         ),

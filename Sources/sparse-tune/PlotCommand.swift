@@ -1,4 +1,5 @@
-// `sparse-tune plot`: training curves (loss, learning rate, accuracy per epoch) from a metrics log, as PNG or SVG.
+// `sparse-tune plot`: training curves (loss, learning rate, accuracy per epoch) from a metrics log, as PNG, SVG
+// and/or PDF.
 import ArgumentParser
 import Foundation
 import SparseTuning
@@ -8,17 +9,18 @@ struct PlotCommand: ParsableCommand {
         commandName: "plot",
         abstract: "Plot training curves (loss, learning rate, train/val accuracy per epoch) from a metrics log.",
         discussion: "Reads the JSON Lines log written by `train --metrics` and draws one panel per quantity present, stacked. "
-            + "The output goes next to the input by default (metrics.jsonl → metrics.png).")
+            + "The output goes next to the input by default (metrics.jsonl → metrics.png); the extension of --out "
+            + "(.png, .svg or .pdf) picks the format, and --formats writes several formats side by side.")
 
     @Argument(help: "Metrics log (JSON Lines, one record per epoch).")
     var log: String
-    @Option(help: "Output image: .png, or .svg for SVG only (default: the log's path with .png).")
+    @Option(help: "Output file: .png, .svg or .pdf, which picks the format (default: the log's path with .png).")
     var out: String?
-    @Flag(help: "Also write an SVG (same name, .svg) next to the PNG.")
-    var svg = false
-    @Option(help: "Image width in pixels.")
+    @Option(help: "Formats to write, comma-separated: png, svg and/or pdf; one file each, named as --out with each extension.")
+    var formats: String?
+    @Option(help: "Image width in pixels (points in PDF).")
     var width: Int = 800
-    @Option(name: .customLong("panel-height"), help: "Height of each panel in pixels.")
+    @Option(name: .customLong("panel-height"), help: "Height of each panel in pixels (points in PDF).")
     var panelHeight: Int = 320
 
     func run() throws {
@@ -26,23 +28,15 @@ struct PlotCommand: ParsableCommand {
         guard (100...4000).contains(panelHeight) else {
             throw SparseTuningError("--panel-height must be in 100…4000 (got \(panelHeight))")
         }
-        let output = out ?? pathReplacingExtension(log, with: "png")
-        let ext = URL(fileURLWithPath: output).pathExtension.lowercased()
-        guard ext == "png" || ext == "svg" else {
-            throw SparseTuningError("--out \(output): expected a .png or .svg file name")
-        }
+        let outFormat = try out.map { try FigureFormat(path: $0) }
+        let chosen = try formats.map { try FigureFormat.list($0, flag: "--formats") } ?? [outFormat ?? .png]
+        let base = out ?? log
+        let outputs = chosen.map { (format: $0, path: outFormat == $0 ? base : pathReplacingExtension(base, with: $0.rawValue)) }
         let records = try MetricsLog.read(log)
         let curves = try TrainingCurves(records: records, source: log)
-        var written: [String] = []
-        if ext == "png" {
-            try curves.writePNG(to: output, width: width, panelHeight: panelHeight)
-            written.append(output)
-        }
-        if ext == "svg" || svg {
-            let path = ext == "svg" ? output : pathReplacingExtension(output, with: "svg")
-            try curves.writeSVG(to: path, width: width, panelHeight: panelHeight)
-            written.append(path)
-        }
+        let figure = curves.figure(width: width, panelHeight: panelHeight)
+        for output in outputs { try figure.write(to: output.path, format: output.format) }
+        let written = outputs.map(\.path)
         let panels = curves.charts.map(\.title).joined(separator: ", ")
         print("wrote \(written.joined(separator: " and ")): \(records.count) records, \(curves.epochCount) epochs; panels: \(panels)")
     }

@@ -1,5 +1,5 @@
 // `sparse-tune sweep`: accuracy against cost over token-sparsification settings — keep rates × sparsifying blocks —
-// written as sweep.csv and accuracy-vs-GFLOPs / accuracy-vs-images/s charts (PNG and SVG).
+// written as sweep.csv and accuracy-vs-GFLOPs / accuracy-vs-images/s charts (PNG, SVG and/or PDF).
 import ArgumentParser
 import Foundation
 import SparseTuning
@@ -12,7 +12,7 @@ struct SweepCommand: ParsableCommand {
         For every --ts-layers-list setting and every --keep-rates value the method is trained on the training split \
         and scored on the evaluation split (or, with --no-train --task FILE, the trained task is only evaluated at \
         each setting). Writes OUT/sweep.csv, OUT/accuracy_vs_gflops.{png,svg} and OUT/accuracy_vs_images_per_s.{png,svg} \
-        (one line per ts-layers setting); trained points are kept under OUT/points/ and not retrained. GFLOPs follow \
+        (one line per ts-layers setting; --chart-formats picks png, svg and/or pdf); trained points are kept under OUT/points/ and not retrained. GFLOPs follow \
         fvcore (1 multiply-accumulate = 1 FLOP); images/s is measured on this machine.
         """)
 
@@ -34,6 +34,8 @@ struct SweepCommand: ParsableCommand {
     var task: String?
     @Option(help: "Output folder.")
     var out: String = "sweep"
+    @Option(name: .customLong("chart-formats"), help: "Chart file formats, comma-separated: png, svg and/or pdf.")
+    var chartFormats: String = "png,svg"
 
     func run() throws {
         guard !weights.isEmpty else { throw SparseTuningError("sweep needs --weights BACKBONE (a .safetensors, Google .npz or Hugging Face ViT directory)") }
@@ -42,6 +44,7 @@ struct SweepCommand: ParsableCommand {
                                             : "--task is only used with --no-train (evaluate instead of training)")
         }
         let rates = try parseKeepRates(keepRates)
+        let formats = try FigureFormat.list(chartFormats, flag: "--chart-formats")
         let tsList: [[Int]?] = try tsLayersList.map(parseTSLayersList) ?? [model.tsLayers.map { try parseIntList($0, flag: "--ts-layers") }]
         let format = try dataOptions.parsedFormat()
         guard let eval = try dataOptions.evalSource(format) else {
@@ -80,6 +83,7 @@ struct SweepCommand: ParsableCommand {
             experiment.normalization = try dataOptions.normalization(task: nil)
         }
         experiment.keepRates = rates
+        experiment.chartFormats = formats
         experiment.tsLayersList = tsList
         experiment.options = options
         experiment.evalResize = try dataOptions.resizeMode(format)
@@ -92,8 +96,9 @@ struct SweepCommand: ParsableCommand {
         let report = try experiment.run()
         print(SweepReport.csvHeader)
         print(report.csv().split(separator: "\n").dropFirst().joined(separator: "\n"))
+        let extensions = "{" + formats.map(\.rawValue).joined(separator: ",") + "}"
         print("wrote \((out as NSString).appendingPathComponent(SweepReport.csvName)), "
-              + "\(SweepReport.gflopsChart).{png,svg} and \(SweepReport.throughputChart).{png,svg} in \(out)")
+              + "\(SweepReport.gflopsChart).\(extensions) and \(SweepReport.throughputChart).\(extensions) in \(out)")
     }
 }
 

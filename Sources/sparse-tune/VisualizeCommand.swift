@@ -1,5 +1,5 @@
 // `sparse-tune visualize`: which image patches survive each EViT sparsifying block — one panel per block, with the
-// dropped patches greyed out and the fused token's weight in the captions — written as a PNG.
+// dropped patches greyed out and the fused token's weight in the captions — written as PNG, SVG or PDF.
 import ArgumentParser
 import Foundation
 import SparseTuning
@@ -7,7 +7,7 @@ import SparseTuning
 struct VisualizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "visualize",
-        abstract: "Draw the patches each token-sparsifying block keeps and drops for an image (PNG).",
+        abstract: "Draw the patches each token-sparsifying block keeps and drops for an image (PNG, SVG or PDF).",
         discussion: "The image is preprocessed as the task file says (else squashed to the model's input size) and run through the model; the figure shows "
             + "the input, then per sparsifying block the patches dropped so far greyed out, those dropped by that block "
             + "tinted by their fusion weight, and captions with the kept count and the fused token's weight. "
@@ -19,8 +19,10 @@ struct VisualizeCommand: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @Option(name: .customLong("image"), help: "Image file (JPEG or PNG); repeat for several.")
     var images: [String] = []
-    @Option(help: "Output PNG (only with one --image; default: next to the image, NAME-kept.png).")
+    @Option(help: "Output file: .png, .svg or .pdf, which picks the format (only with one --image; default: next to the image, NAME-kept.png).")
     var out: String?
+    @Option(help: "Format of the default outputs NAME-kept.FORMAT: png, svg or pdf.")
+    var format: String = "png"
     @Option(help: "Normalisation: inception or imagenet (default: the task file's, else inception).")
     var norm: String?
     @Option(help: "Geometry: squash (resize to S×S) or crop (shorter side to S/crop-pct, centre crop) (default: the task file's, else squash).")
@@ -31,11 +33,12 @@ struct VisualizeCommand: ParsableCommand {
     func run() throws {
         guard !weights.isEmpty else { throw SparseTuningError("visualize needs --weights FILE") }
         guard !images.isEmpty else { throw SparseTuningError("visualize needs an --image FILE") }
+        guard let defaultFormat = FigureFormat(rawValue: format.lowercased()) else {
+            throw SparseTuningError("--format '\(format)' is not a figure format; expected png, svg or pdf")
+        }
         if let out {
             guard images.count == 1 else { throw SparseTuningError("--out names one file; give one --image (got \(images.count))") }
-            guard URL(fileURLWithPath: out).pathExtension.lowercased() == "png" else {
-                throw SparseTuningError("--out \(out): expected a .png file name")
-            }
+            _ = try FigureFormat(path: out)
         }
         let built = try buildModel(model, weights: weights)
         let vit = built.model
@@ -72,8 +75,8 @@ struct VisualizeCommand: ParsableCommand {
                 title += String(format: "; predicted %@ (p = %.2f)", label, Double(probs[top]))
             }
             let figure = try KeptTokenFigure(image: pre.geometry(decoded[b]), patch: cfg.patch, trace: trace, title: title)
-            let output = out ?? pathWithSuffix(path, "-kept", ext: "png")
-            try figure.writePNG(to: output)
+            let output = out ?? pathWithSuffix(path, "-kept", ext: defaultFormat.rawValue)
+            try figure.figure().write(to: output)
             print("\(path) → \(output)")
             for stage in trace.stages {
                 var line = "  block \(stage.block): \(stage.keptCount)/\(stage.tokensIn - stage.prefix) tokens kept, "

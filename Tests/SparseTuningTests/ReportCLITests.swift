@@ -26,21 +26,25 @@ final class ReportCLITests: XCTestCase {
     func testPlotWritesStackedPanelsNextToTheLog() throws {
         let dir = temporaryDirectory(self)
         let log = try writeLog(dir)
-        let (code, out, err) = try run(["plot", log, "--svg"])
+        let (code, out, err) = try run(["plot", log, "--formats", "png,svg,pdf"])
         XCTAssertEqual(code, 0, err)
-        XCTAssertTrue(out.contains("metrics.png"), out)
+        XCTAssertTrue(out.contains("metrics.png") && out.contains("metrics.svg") && out.contains("metrics.pdf"), out)
         let image = try ImageDecoder.decode(path: "\(dir)/metrics.png")
         XCTAssertEqual(image.width, 800)
         XCTAssertEqual(image.height, 3 * 320, "loss, lr and accuracy panels")
         XCTAssertGreaterThan(colourCounts(image).count, 10)
         let svg = try String(contentsOfFile: "\(dir)/metrics.svg", encoding: .utf8)
-        for name in ["train loss", "Learning rate", "val", "Accuracy", "epoch"] { XCTAssertTrue(svg.contains(">\(name)</text>"), name) }
+        XCTAssertTrue(svg.contains("height=\"960px\"") && svg.contains("xlink:href=\"#glyph"), String(svg.prefix(300)))
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/metrics.pdf")).prefix(5), Data("%PDF-".utf8))
         if let view = reportViewPath("metrics.png") { try FileManager.default.copyItem(atPath: "\(dir)/metrics.png", toPath: view + ".\(UUID().uuidString).png") }
 
         let (code2, _, err2) = try run(["plot", log, "--out", "\(dir)/curves.svg", "--width", "600", "--panel-height", "200"])
         XCTAssertEqual(code2, 0, err2)
-        XCTAssertTrue(try String(contentsOfFile: "\(dir)/curves.svg", encoding: .utf8).contains("height=\"600\""))
+        XCTAssertTrue(try String(contentsOfFile: "\(dir)/curves.svg", encoding: .utf8).contains("height=\"600px\""))
         XCTAssertFalse(FileManager.default.fileExists(atPath: "\(dir)/curves.png"))
+        let (code4, _, err4) = try run(["plot", log, "--out", "\(dir)/c.PDF"])
+        XCTAssertEqual(code4, 0, err4)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/c.PDF")).prefix(5), Data("%PDF-".utf8))
 
         // Only some quantities: only their panels.
         let partial = "\(dir)/partial.jsonl"
@@ -62,6 +66,7 @@ final class ReportCLITests: XCTestCase {
         try assertError(["plot", "\(dir)/none.jsonl"], mentions: "none.jsonl")
         let log = try writeLog(dir)
         try assertError(["plot", log, "--out", "\(dir)/x.jpg"], mentions: "x.jpg")
+        try assertError(["plot", log, "--formats", "png,gif"], mentions: "gif")
         try assertError(["plot", log, "--width", "5"], mentions: "--width")
         try assertError(["plot", log, "--out", "\(dir)/no/such/dir/c.png"], mentions: "c.png")
         XCTAssertFalse(FileManager.default.fileExists(atPath: "\(dir)/empty.png"))
@@ -91,6 +96,12 @@ final class ReportCLITests: XCTestCase {
                                             "--norm", "imagenet"])
         XCTAssertEqual(code2, 0, err2)
         XCTAssertTrue(FileManager.default.fileExists(atPath: "\(dir)/o.png"))
+
+        let (code3, out3, err3) = try run(["visualize", "--weights", tiny] + dims
+                                          + ["--keep-rate", "0.5", "--image", "\(dir)/photo.png", "--format", "pdf"])
+        XCTAssertEqual(code3, 0, err3)
+        XCTAssertTrue(out3.contains("photo-kept.pdf"), out3)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/photo-kept.pdf")).prefix(5), Data("%PDF-".utf8))
     }
 
     func testVisualizeErrors() throws {
@@ -107,6 +118,8 @@ final class ReportCLITests: XCTestCase {
                         mentions: "a.jpg")
         try assertError(["visualize", "--weights", tiny] + dims + ["--keep-rate", "0.5", "--image", "\(dir)/a.png", "--image", "\(dir)/a.png",
                                                                   "--out", "\(dir)/x.png"], mentions: "--out")
+        try assertError(["visualize", "--weights", tiny] + dims + ["--keep-rate", "0.5", "--image", "\(dir)/a.png", "--format", "gif"],
+                        mentions: "--format")
         try assertError(["visualize", "--weights", tiny] + dims + ["--keep-rate", "0.5", "--image", "\(dir)/a.png", "--norm", "zzz"],
                         mentions: "--norm")
         try assertError(["visualize", "--weights", tiny] + dims + ["--reduction", "tome", "--tome-r", "2", "--image", "\(dir)/a.png"],

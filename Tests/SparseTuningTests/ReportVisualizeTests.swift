@@ -1,5 +1,6 @@
 // Report visualisation: tracing kept token indices back to patches through successive EViT reductions (a
-// constructed case), the public TokenReduction views, and the kept-token figure of a tiny random model.
+// constructed case), the public TokenReduction views, the kept-token figure masking exactly the pruned patches in
+// every panel, and the figure of a tiny random model in PNG, SVG and PDF.
 import XCTest
 import Foundation
 @testable import SparseTuning
@@ -14,17 +15,21 @@ final class ReportVisualizeTests: XCTestCase {
                               scores: Tensor(shape: [1, scores.count], values: scores))
     }
 
+    /// Three reductions of 6 patches. Block 1: scores rank p4 > p0 > p2 > p5 > p1 > p3; keep 3, fuse the rest.
+    /// Block 2 sees [p4, p0, p2, fused(1)]: it keeps the fused token first, then p0; drops p4 and p2.
+    /// Block 3 sees [fused(1), p0, fused(2)], keeps two without fusion: fused(2) is dropped for good.
+    func threeReductions() -> (TokenReduction, TokenReduction, TokenReduction) {
+        (reduction(scores: [0.2, 0.05, 0.15, 0.01, 0.3, 0.1], k: 3, fuse: true),
+         reduction(scores: [0.1, 0.3, 0.05, 0.4], k: 2, fuse: true),
+         reduction(scores: [0.5, 0.2, 0.1], k: 2, fuse: false))
+    }
+
     func testKeptIndicesMapBackToPatches() throws {
-        // Block 1: 6 patches; scores rank p4 > p0 > p2 > p5 > p1 > p3; keep 3, fuse the rest.
-        let r1 = reduction(scores: [0.2, 0.05, 0.15, 0.01, 0.3, 0.1], k: 3, fuse: true)
+        let (r1, r2, r3) = threeReductions()
         XCTAssertEqual(r1.kept, [[4, 0, 2]])
         XCTAssertEqual(r1.droppedTokens, [[5, 1, 3]])
         XCTAssertEqual(r1.fusionWeights, [[0.1, 0.05, 0.01]])
         XCTAssertTrue(r1.isEViT && r1.fusesDropped)
-        // Block 2 sees [p4, p0, p2, fused(1)]: it keeps the fused token first, then p0; drops p4 and p2.
-        let r2 = reduction(scores: [0.1, 0.3, 0.05, 0.4], k: 2, fuse: true)
-        // Block 3 sees [fused(1), p0, fused(2)], keeps two without fusion: fused(2) is dropped for good.
-        let r3 = reduction(scores: [0.5, 0.2, 0.1], k: 2, fuse: false)
         XCTAssertFalse(r3.fusesDropped)
         XCTAssertEqual(r3.droppedTokens, [[2]], "the complement of kept without fusion")
         XCTAssertEqual(r3.fusionWeights, [])
@@ -68,6 +73,43 @@ final class ReportVisualizeTests: XCTestCase {
         XCTAssertEqual(states[0], .kept)
         XCTAssertEqual(states[5], .droppedEarlier)
         XCTAssertEqual(states[4], .droppedHere(tint: 0.5), "the highest fusion weight gets the strongest tint")
+    }
+
+    func testFigureMasksExactlyThePrunedPatches() throws {
+        let (r1, r2, r3) = threeReductions()
+        let trace = try SparsificationTrace(reductions: [1: r1, 2: r2, 3: r3], patchCount: 6)
+        // A 3×2 grid of 16-pixel patches, each patch its own colour.
+        var pixels = [UInt8](repeating: 0, count: 48 * 32 * 3)  // 32 rows × 48 columns × RGB
+        let colours = [RGBColor(40, 200, 90), RGBColor(70, 175, 110), RGBColor(100, 150, 130), RGBColor(130, 125, 150),
+                       RGBColor(160, 100, 170), RGBColor(190, 75, 190)]
+        for y in 0..<32 {
+            for x in 0..<48 {
+                let c = colours[(y / 16) * 3 + x / 16], i = (y * 48 + x) * 3
+                (pixels[i], pixels[i + 1], pixels[i + 2]) = (c.r, c.g, c.b)
+            }
+        }
+        let figure = try KeptTokenFigure(image: RGBImage(width: 48, height: 32, pixels: pixels), patch: 16, trace: trace)
+        let image = try ImageDecoder.decode(Data(figure.figure().render(.png)), name: "kept.png")
+        let d = figure.displayScale, pw = figure.panelWidth
+        XCTAssertEqual(d, 4)
+        let removedBefore: [Set<Int>] = [[], [], [5, 1, 3], [5, 1, 3, 4, 2]]  // per panel: dropped by earlier blocks
+        let removedHere: [Set<Int>] = [[], [5, 1, 3], [4, 2], []]
+        for panel in 0...3 {
+            let (x0, y0) = figure.panelOrigin(panel)
+            let left = x0 + (pw - 48 * d) / 2
+            for p in 0..<6 {
+                let centre = pixel(image, left + ((p % 3) * 16 + 8) * d + 1, y0 + ((p / 3) * 16 + 8) * d + 1)
+                let masked = removedBefore[panel].contains(p) || removedHere[panel].contains(p)
+                if masked {
+                    XCTAssertNotEqual(centre, colours[p], "panel \(panel): patch \(p) is pruned, so masked")
+                } else {
+                    XCTAssertEqual(centre, colours[p], "panel \(panel): patch \(p) is kept, so shown as it is")
+                }
+                if removedBefore[panel].contains(p) {
+                    XCTAssertTrue(centre.r == centre.g && centre.g == centre.b, "panel \(panel): patch \(p) greyed, got \(centre)")
+                }
+            }
+        }
     }
 
     func testTraceRejectsToMeAndMismatchedCounts() throws {
@@ -114,19 +156,21 @@ final class ReportVisualizeTests: XCTestCase {
 
         let figure = try KeptTokenFigure(image: pre.geometry(image), patch: 8, trace: trace, title: "synthetic")
         let path = temporaryDirectory(self) + "/kept.png"
-        try figure.writePNG(to: path)
-        if let view = reportViewPath("kept-tiny.png") { try figure.writePNG(to: view) }
+        try figure.figure().write(to: path)
+        if let view = reportViewPath("kept-tiny.png") { try figure.figure().write(to: view) }
+        if let view = reportViewPath("kept-tiny.pdf") { try figure.figure().write(to: view) }
         let decoded = try ImageDecoder.decode(path: path)
         XCTAssertEqual(decoded.width, figure.size.width)
         XCTAssertEqual(decoded.height, figure.size.height)
         XCTAssertEqual(figure.displayScale, 3)
         XCTAssertEqual(decoded.width, 2 * 10 + 3 * figure.panelWidth + 2 * 12)
-        let canvas = Canvas(image: decoded)
+        XCTAssertTrue(latin1(try figure.figure().render(.svg)).contains("<image"), "the panels embedded in the SVG")
+        XCTAssertEqual(latin1(try figure.figure().render(.pdf).prefix(5)), "%PDF-")
         let d = figure.displayScale
         let left = { (panel: Int) in figure.panelOrigin(panel).x + (figure.panelWidth - 64 * d) / 2 }
         /// The displayed colour of pixel (x, y) of the model-size image in panel `panel` (inside its patch, off the grid lines).
         func shown(_ panel: Int, _ x: Int, _ y: Int) -> RGBColor {
-            canvas.color(x: left(panel) + x * d + 1, y: figure.panelOrigin(panel).y + y * d + 1)
+            pixel(decoded, left(panel) + x * d + 1, figure.panelOrigin(panel).y + y * d + 1)
         }
         func original(_ x: Int, _ y: Int) -> RGBColor {
             let i = (y * 64 + x) * 3
@@ -155,7 +199,7 @@ final class ReportVisualizeTests: XCTestCase {
         let captionTop = figure.panelOrigin(1).y + 64 * d + 6
         var dark = 0
         for yy in captionTop..<(captionTop + 10) {
-            for xx in figure.panelOrigin(1).x..<(figure.panelOrigin(1).x + 100) where canvas.color(x: xx, y: yy).brightness < 80 { dark += 1 }
+            for xx in figure.panelOrigin(1).x..<(figure.panelOrigin(1).x + 100) where pixel(decoded, xx, yy).brightness < 80 { dark += 1 }
         }
         XCTAssertGreaterThan(dark, 40, "caption text")
         XCTAssertEqual(figure.captions(panel: 1)[0], "block 1: 32/64 kept")

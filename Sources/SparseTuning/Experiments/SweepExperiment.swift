@@ -35,6 +35,8 @@ public struct SweepExperiment {
     public var trainedTensors: [String: Tensor]?
     /// Where points, `sweep.csv` and the charts go.
     public var outputDirectory: String
+    /// The file formats of the two charts.
+    public var chartFormats = SweepReport.defaultChartFormats
     /// How inference throughput is measured.
     public var throughput = ThroughputProbe()
     /// Receives one line per point.
@@ -121,7 +123,7 @@ public struct SweepExperiment {
             }
         }
         let report = SweepReport(points: points, method: baseTuning.method.rawValue)
-        try report.write(to: outputDirectory)
+        try report.write(to: outputDirectory, chartFormats: chartFormats)
         return report
     }
 

@@ -1,5 +1,5 @@
-// SweepReport: a sweep's outputs — sweep.csv and the accuracy-vs-GFLOPs and accuracy-vs-images/s charts (PNG and
-// SVG), one line per sparsifying-blocks setting.
+// SweepReport: a sweep's outputs — sweep.csv and the accuracy-vs-GFLOPs and accuracy-vs-images/s charts (PNG, SVG
+// and/or PDF), one line per sparsifying-blocks setting.
 import Foundation
 
 /// Tables and charts of a keep-rate / ts-layers sweep.
@@ -61,9 +61,12 @@ public struct SweepReport: Sendable {
                   yLabel: "top-1 accuracy (%)", series: series { $0.imagesPerSecond })
     }
 
-    /// Writes `sweep.csv` and both charts as `.png` and `.svg` into `directory`; returns the paths written.
+    /// The chart formats written by default.
+    public static let defaultChartFormats: [FigureFormat] = [.png, .svg]
+
+    /// Writes `sweep.csv` and both charts in each of `chartFormats` into `directory`; returns the paths written.
     @discardableResult
-    public func write(to directory: String) throws -> [String] {
+    public func write(to directory: String, chartFormats: [FigureFormat] = defaultChartFormats) throws -> [String] {
         let csvPath = (directory as NSString).appendingPathComponent(Self.csvName)
         do {
             try AtomicFileWriter.write(csv(), to: csvPath)
@@ -72,10 +75,12 @@ public struct SweepReport: Sendable {
         }
         var written = [csvPath]
         for (name, chart) in [(Self.gflopsChart, gflopsChart), (Self.throughputChart, throughputChart)] {
-            let base = (directory as NSString).appendingPathComponent(name)
-            try chart.writePNG(to: base + ".png", width: 900, height: 560)
-            try chart.writeSVG(to: base + ".svg", width: 900, height: 560)
-            written += [base + ".png", base + ".svg"]
+            let figure = chart.figure(width: 900, height: 560)
+            for format in chartFormats {
+                let path = (directory as NSString).appendingPathComponent(name + "." + format.rawValue)
+                try figure.write(to: path, format: format)
+                written.append(path)
+            }
         }
         return written
     }

@@ -1,56 +1,52 @@
-// ChartLayout: where everything of a LineChart goes for a given size — margins, plot area, ticks, pixel
-// coordinates of the series, legend corner — computed once and shared by the raster and the SVG renderers.
+// ChartLayout: where everything of a LineChart goes at one size — font sizes, margins fitted to the measured tick
+// labels, plot area, ticks, series in page coordinates, and the legend in the emptiest corner of the plot.
 
-/// The geometry of one ``LineChart`` at one size.
+/// The geometry of one ``LineChart`` on a `width` × `height` page.
 struct ChartLayout {
-    /// One series in pixel coordinates, split into runs at non-finite points.
+    /// One series in page coordinates, split into runs at non-finite points.
     struct Line {
         var name: String
         var color: RGBColor
         var marker: MarkerShape
         var runs: [[(x: Double, y: Double)]]
+        /// Whether every point gets a marker (else only isolated points, so dense lines stay readable).
         var showMarkers: Bool
     }
 
-    /// The legend box and its rows.
+    /// The legend box and the baseline of each of its rows.
     struct Legend {
-        var x: Int, y: Int, width: Int, height: Int
-        /// Per row: top of the text line.
-        var rowTops: [Int]
-        var swatchWidth: Int
-        var padding: Int
+        var x: Double, y: Double, width: Double, height: Double
+        var baselines: [Double]
+        var padding: Double
+        var swatchWidth: Double
     }
 
-    let width: Int, height: Int
-    /// Text scale of ``BitmapFont`` (and of the SVG font size).
-    let scale: Int
-    /// Plot area (the data rectangle), pixels.
-    let plotX: Int, plotY: Int, plotWidth: Int, plotHeight: Int
+    let width: Double, height: Double
+    /// Font size of tick labels, axis labels and the legend.
+    let fontSize: Double
+    /// Font sizes of the title and the axis labels: larger for the title, smaller when a text would not fit.
+    let titleSize: Double, xLabelSize: Double, yLabelSize: Double
+    /// The plot area (the data rectangle).
+    let plotX: Double, plotY: Double, plotWidth: Double, plotHeight: Double
     let xTicks: AxisTicks, yTicks: AxisTicks
     let lines: [Line]
     let legend: Legend?
-    let lineWidth: Double
-    let markerRadius: Double
-    let tickLength: Int
-    let axisThickness: Int
-    /// Top of the title text, of the x-label text; left of the rotated y-label.
-    let titleTop: Int, xLabelTop: Int, yLabelLeft: Int
-    let tickLabelGap: Int
-    /// Text scales of the title and the axis labels: ``scale``, or smaller when the text would not fit.
-    let titleScale: Int, xLabelScale: Int, yLabelScale: Int
+    let lineWidth: Double, markerRadius: Double, tickLength: Double, gap: Double
+    /// Baselines of the title and the x label; the left edge of the rotated y label's glyphs (their cap side).
+    let titleBaseline: Double, xLabelBaseline: Double, yLabelX: Double
 
-    init(chart: LineChart, width w: Int, height h: Int) {
-        width = max(1, w)
-        height = max(1, h)
-        let s = max(1, min(width / 400, height / 160))
-        scale = s
-        let pad = 6 * s, gap = 4 * s
-        tickLength = 3 * s
-        tickLabelGap = gap
-        axisThickness = s
-        lineWidth = Double(s) + 0.5
-        markerRadius = 2.5 * Double(s)
-        let capHeight = BitmapFont.ascent * s, lineHeight = BitmapFont.lineHeight * s
+    /// The layout of `chart` on a `width` × `height` page (each at least 1), text measured with `ctx`.
+    init(chart: LineChart, width w: Int, height h: Int, measure ctx: FigureContext) {
+        width = Double(max(1, w))
+        height = Double(max(1, h))
+        let size = max(7, min(16, min(width / 60, height / 28)))
+        fontSize = size
+        let pad = 0.9 * size
+        gap = 0.4 * size
+        tickLength = 0.35 * size
+        lineWidth = max(1, 0.14 * size)
+        markerRadius = 0.3 * size
+        let cap = FigureContext.capHeight * size
 
         // Data ranges over every finite point.
         var xs: [Double] = [], ys: [Double] = []
@@ -60,43 +56,45 @@ struct ChartLayout {
                 ys.append(p.y)
             }
         }
-        xTicks = AxisTicks(min: xs.min() ?? 0, max: xs.max() ?? 1, target: max(2, min(10, width / (80 * s))))
-        yTicks = AxisTicks(min: ys.min() ?? 0, max: ys.max() ?? 1, target: max(2, min(10, height / (35 * s))))
+        xTicks = AxisTicks(min: xs.min() ?? 0, max: xs.max() ?? 1, target: max(2, min(10, Int(width / (7 * size)))))
+        yTicks = AxisTicks(min: ys.min() ?? 0, max: ys.max() ?? 1, target: max(2, min(10, Int(height / (3.2 * size)))))
+
+        // Text that must fit across the page shrinks.
+        func fitted(_ text: String, _ preferred: Double, room: Double, bold: Bool = false) -> Double {
+            let natural = ctx.textWidth(text, size: preferred, bold: bold)
+            return natural <= room || natural == 0 ? preferred : max(1, preferred * room / natural)
+        }
+        titleSize = fitted(chart.title, 1.2 * size, room: width - 2 * pad, bold: true)
+        xLabelSize = fitted(chart.xLabel, size, room: width - 2 * pad)
+        yLabelSize = fitted(chart.yLabel, size, room: height - 2 * pad)
 
         // Margins.
-        titleTop = pad
-        let top = chart.title.isEmpty ? pad + capHeight : pad + lineHeight + pad + capHeight / 2
-        let yTickWidth = yTicks.labels.map { BitmapFont.width(of: $0, scale: s) }.max() ?? 0
-        yLabelLeft = pad
-        let left = pad + (chart.yLabel.isEmpty ? 0 : BitmapFont.glyphHeight * s + gap) + yTickWidth + gap + tickLength
-        let lastXLabel = BitmapFont.width(of: xTicks.labels.last ?? "", scale: s)
-        let right = max(pad + gap, lastXLabel / 2 + pad)
-        let bottom = tickLength + gap + lineHeight + (chart.xLabel.isEmpty ? 0 : lineHeight + gap) + pad
+        titleBaseline = pad + FigureContext.capHeight * titleSize
+        let top = chart.title.isEmpty ? pad + cap / 2 : titleBaseline + 1.2 * size
+        let yTickWidth = yTicks.labels.map { ctx.textWidth($0, size: size) }.max() ?? 0
+        yLabelX = pad
+        let left = pad + (chart.yLabel.isEmpty ? 0 : 1.2 * yLabelSize) + yTickWidth + gap + tickLength
+        let lastXLabel = ctx.textWidth(xTicks.labels.last ?? "", size: size)
+        let right = max(pad, lastXLabel / 2 + gap)
+        let bottom = tickLength + gap + cap + (chart.xLabel.isEmpty ? 0 : 1.6 * size) + pad
         plotX = min(left, width - 1)
         plotY = min(top, height - 1)
         plotWidth = max(1, width - left - right)
         plotHeight = max(1, height - top - bottom)
-        xLabelTop = plotY + plotHeight + tickLength + gap + lineHeight + gap
-        func fit(_ text: String, _ room: Int) -> Int {
-            var k = s
-            while k > 1 && BitmapFont.width(of: text, scale: k) > room { k -= 1 }
-            return k
-        }
-        titleScale = fit(chart.title, width - 2 * pad)
-        xLabelScale = fit(chart.xLabel, width - 2 * pad)
-        yLabelScale = fit(chart.yLabel, height - 2 * pad)
+        xLabelBaseline = plotY + plotHeight + tickLength + gap + cap + 1.6 * size
 
-        // Series in pixel coordinates.
-        let x0 = Double(plotX), y0 = Double(plotY), pw = Double(plotWidth), ph = Double(plotHeight)
-        let xt = xTicks, yt = yTicks
+        // Series in page coordinates.
+        let (x0, y0, pw, ph, xt, yt) = (plotX, plotY, plotWidth, plotHeight, xTicks, yTicks)
         func px(_ x: Double) -> Double { x0 + (x - xt.lower) / (xt.upper - xt.lower) * pw }
         func py(_ y: Double) -> Double { y0 + ph - (y - yt.lower) / (yt.upper - yt.lower) * ph }
         var lines: [Line] = []
         for (i, series) in chart.series.enumerated() {
             var runs: [[(x: Double, y: Double)]] = [], run: [(x: Double, y: Double)] = []
             for p in series.points {
-                if p.x.isFinite && p.y.isFinite {
-                    run.append((px(p.x), py(p.y)))
+                // Far-off points are clamped (cairo's fixed-point coordinates span about ±8·10⁶).
+                let q = (x: px(p.x), y: py(p.y))
+                if q.x.isFinite && q.y.isFinite {
+                    run.append((min(max(q.x, -1e5), 1e5), min(max(q.y, -1e5), 1e5)))
                 } else if !run.isEmpty {
                     runs.append(run)
                     run = []
@@ -108,69 +106,57 @@ struct ChartLayout {
                               showMarkers: Double(count) * markerRadius * 3 <= pw))
         }
         self.lines = lines
+        legend = ChartLayout.legend(lines: lines, plot: (plotX, plotY, plotWidth, plotHeight), size: size, gap: gap,
+                                    measure: ctx)
+    }
 
-        // Legend in the plot corner covering the fewest data points.
+    /// The legend of the named `lines` in the corner of `plot` that covers the fewest line samples; nil without
+    /// named lines.
+    static func legend(lines: [Line], plot: (x: Double, y: Double, width: Double, height: Double), size: Double,
+                       gap: Double, measure ctx: FigureContext) -> Legend? {
         let named = lines.filter { !$0.name.isEmpty }
-        if named.isEmpty {
-            legend = nil
-        } else {
-            let padding = 4 * s, swatch = 16 * s, rowHeight = 11 * s
-            let textWidth = named.map { BitmapFont.width(of: $0.name, scale: s) }.max() ?? 0
-            let bw = padding + swatch + padding + textWidth + padding
-            let bh = padding + (named.count - 1) * rowHeight + capHeight + padding
-            let inset = 2 * gap
-            let corners = [(plotX + plotWidth - inset - bw, plotY + inset), (plotX + inset, plotY + inset),
-                           (plotX + plotWidth - inset - bw, plotY + plotHeight - inset - bh),
-                           (plotX + inset, plotY + plotHeight - inset - bh)]
-            func covered(_ c: (Int, Int)) -> Int {
-                let (bx, by) = (Double(c.0), Double(c.1))
-                var n = 0
-                for line in lines {
-                    for run in line.runs {
-                        for (j, p) in run.enumerated() {
-                            let q = j + 1 < run.count ? run[j + 1] : p
-                            for k in 0..<8 {
-                                let t = Double(k) / 8
-                                let x = p.x + (q.x - p.x) * t, y = p.y + (q.y - p.y) * t
-                                if x >= bx - 2 && x <= bx + Double(bw) + 2 && y >= by - 2 && y <= by + Double(bh) + 2 { n += 1 }
-                            }
+        guard !named.isEmpty else { return nil }
+        let padding = 0.5 * size, swatch = 2 * size, rowHeight = 1.4 * size
+        let textWidth = named.map { ctx.textWidth($0.name, size: size) }.max() ?? 0
+        let bw = padding + swatch + padding + textWidth + padding
+        let bh = 2 * padding + Double(named.count) * rowHeight
+        let inset = 2 * gap
+        let corners = [(plot.x + plot.width - inset - bw, plot.y + inset), (plot.x + inset, plot.y + inset),
+                       (plot.x + plot.width - inset - bw, plot.y + plot.height - inset - bh),
+                       (plot.x + inset, plot.y + plot.height - inset - bh)]
+        func covered(_ corner: (Double, Double)) -> Int {
+            let (bx, by) = corner
+            var n = 0
+            for line in lines {
+                for run in line.runs {
+                    for (j, p) in run.enumerated() {
+                        let q = j + 1 < run.count ? run[j + 1] : p
+                        for k in 0..<8 {
+                            let t = Double(k) / 8
+                            let x = p.x + (q.x - p.x) * t, y = p.y + (q.y - p.y) * t
+                            if x >= bx - 2 && x <= bx + bw + 2 && y >= by - 2 && y <= by + bh + 2 { n += 1 }
                         }
                     }
                 }
-                return n
             }
-            var best = corners[0], bestCount = Int.max
-            for c in corners {
-                let n = covered(c)
-                if n < bestCount { (best, bestCount) = (c, n) }
-            }
-            legend = Legend(x: best.0, y: best.1, width: bw, height: bh,
-                            rowTops: (0..<named.count).map { best.1 + padding + $0 * rowHeight },
-                            swatchWidth: swatch, padding: padding)
+            return n
         }
+        var best = corners[0], bestCount = Int.max
+        for corner in corners {
+            let n = covered(corner)
+            if n < bestCount { (best, bestCount) = (corner, n) }
+        }
+        let firstBaseline = best.1 + padding + (rowHeight + FigureContext.capHeight * size) / 2
+        return Legend(x: best.0, y: best.1, width: bw, height: bh,
+                      baselines: (0..<named.count).map { firstBaseline + Double($0) * rowHeight },
+                      padding: padding, swatchWidth: swatch)
     }
 
-    /// Pixel x of data value `x`.
-    func px(_ x: Double) -> Double {
-        Double(plotX) + (x - xTicks.lower) / (xTicks.upper - xTicks.lower) * Double(plotWidth)
-    }
+    /// Page x of data value `x`.
+    func px(_ x: Double) -> Double { plotX + (x - xTicks.lower) / (xTicks.upper - xTicks.lower) * plotWidth }
 
-    /// Pixel y of data value `y`.
-    func py(_ y: Double) -> Double {
-        Double(plotY + plotHeight) - (y - yTicks.lower) / (yTicks.upper - yTicks.lower) * Double(plotHeight)
-    }
-
-    /// The left edge of `text` centred over the plot area, shifted to stay inside the chart when it is wider.
-    func centered(_ text: String, scale: Int) -> Int {
-        let w = BitmapFont.width(of: text, scale: scale)
-        let x = plotX + plotWidth / 2 - w / 2
-        return max(0, min(x, width - w))
-    }
-
-    /// The horizontal centre of `text` placed as ``centered(_:scale:)`` places it.
-    func centre(_ text: String, scale: Int) -> Double {
-        Double(centered(text, scale: scale)) + Double(BitmapFont.width(of: text, scale: scale)) / 2
-    }
+    /// Page y of data value `y`.
+    func py(_ y: Double) -> Double { plotY + plotHeight - (y - yTicks.lower) / (yTicks.upper - yTicks.lower) * plotHeight }
 
     /// The series shown in the legend, in order.
     var legendLines: [Line] { lines.filter { !$0.name.isEmpty } }

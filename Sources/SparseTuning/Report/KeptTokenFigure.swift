@@ -1,6 +1,7 @@
 // KeptTokenFigure: the picture of EViT token sparsification on one image — the input, then one panel per
 // sparsifying block with the patches dropped so far greyed out, those dropped by that block tinted by their
-// fusion weight, and captions with the kept counts and the fused token's weight.
+// fusion weight, and captions with the kept counts and the fused token's weight; one drawing routine for every
+// figure format.
 import Foundation
 
 /// A row of panels showing which patches of an image survive each sparsifying block.
@@ -73,31 +74,43 @@ public struct KeptTokenFigure: Sendable {
     var displayScale: Int { max(1, Int((192.0 / Double(max(image.width, image.height))).rounded(.up))) }
     static let margin = 10
     static let gap = 12
-    static let textScale = 1
-    var lineHeight: Int { BitmapFont.lineHeight * Self.textScale + 2 }
+    /// Font sizes of the captions and legend, and of the title.
+    static let captionSize = 11.0
+    static let titleSize = 12.0
+    /// Distance between caption baselines.
+    static let lineHeight = 15
+    static let legendText = ["kept", "dropped earlier", "dropped here (stronger tint: larger fusion weight s_j)"]
+    /// Legend swatch side and the room between a swatch and its text, and after the text.
+    static let swatch = 10, swatchGap = 4, legendGap = 16
 
     /// Width of every panel: the displayed image or the longest caption, whichever is wider.
     var panelWidth: Int {
-        let captionWidth = (0...trace.stages.count).flatMap { captions(panel: $0) }
-            .map { BitmapFont.width(of: $0, scale: Self.textScale) }.max() ?? 0
-        return max(image.width * displayScale, captionWidth)
+        let captionWidth = FigureContext.measuring { ctx in
+            (0...trace.stages.count).flatMap { captions(panel: $0) }.map { ctx.textWidth($0, size: Self.captionSize) }.max() ?? 0
+        }
+        return max(image.width * displayScale, Int(captionWidth.rounded(.up)))
     }
 
     var captionLineCount: Int { (0...trace.stages.count).map { captions(panel: $0).count }.max() ?? 0 }
-    var titleHeight: Int { title.isEmpty ? 0 : lineHeight + 6 }
-    static let legendText = ["kept", "dropped earlier", "dropped here (stronger tint: larger fusion weight s_j)"]
+    var titleHeight: Int { title.isEmpty ? 0 : Self.lineHeight + 6 }
 
-    /// Top-left corner of panel `index`'s image.
+    /// Top-left corner of panel `index`'s column (its image is centred in it).
     func panelOrigin(_ index: Int) -> (x: Int, y: Int) {
         (Self.margin + index * (panelWidth + Self.gap), Self.margin + titleHeight)
     }
 
-    /// Size of the rendered figure.
+    /// Size of the figure: the panels side by side, or the title or legend line when either is wider.
     public var size: (width: Int, height: Int) {
         let panels = trace.stages.count + 1
-        let width = 2 * Self.margin + panels * panelWidth + (panels - 1) * Self.gap
-        let height = Self.margin + titleHeight + image.height * displayScale + 6 + captionLineCount * lineHeight
-            + 6 + lineHeight + Self.margin
+        let (titleWidth, legendWidth) = FigureContext.measuring { ctx in
+            (ctx.textWidth(title, size: Self.titleSize, bold: true),
+             Self.legendText.map { Double(Self.swatch + Self.swatchGap + Self.legendGap) + ctx.textWidth($0, size: Self.captionSize) }
+                .reduce(0, +))
+        }
+        let width = max(2 * Self.margin + panels * panelWidth + (panels - 1) * Self.gap,
+                        2 * Self.margin + Int(max(titleWidth, legendWidth).rounded(.up)))
+        let height = Self.margin + titleHeight + image.height * displayScale + 6 + captionLineCount * Self.lineHeight
+            + 6 + Self.lineHeight + Self.margin
         return (width, height)
     }
 
@@ -167,49 +180,49 @@ public struct KeptTokenFigure: Sendable {
         return RGBImage(width: image.width, height: image.height, pixels: px)
     }
 
-    /// The whole figure.
-    public func render() -> RGBImage {
+    /// The figure, ready to write in any ``FigureFormat``.
+    public func figure() -> Figure {
         let (w, h) = size
-        var canvas = Canvas(width: w, height: h)
-        if !title.isEmpty {
-            canvas.text(title, x: Self.margin, y: Self.margin, scale: Self.textScale)
-            canvas.text(title, x: Self.margin + 1, y: Self.margin, scale: Self.textScale)
-        }
-        let d = displayScale
-        let shown = image.height * d
+        return Figure(width: w, height: h) { ctx in try draw(in: ctx, width: w, height: h) }
+    }
+
+    /// Draws the figure on a `width` × `height` page.
+    func draw(in ctx: FigureContext, width w: Int, height h: Int) throws {
+        let cap = FigureContext.capHeight * Self.captionSize
+        ctx.fillRect(x: 0, y: 0, width: Double(w), height: Double(h), color: .white)
+        ctx.text(title, x: Double(Self.margin), y: Double(Self.margin) + FigureContext.capHeight * Self.titleSize,
+                 size: Self.titleSize, bold: true)
+        let d = displayScale, shown = image.height * d, pw = panelWidth
         for index in 0...trace.stages.count {
             let (x0, y0) = panelOrigin(index)
-            let left = x0 + (panelWidth - image.width * d) / 2
-            canvas.draw(panelImage(index), x: left, y: y0, scale: d)
+            let left = x0 + (pw - image.width * d) / 2
+            try ctx.image(panelImage(index), x: Double(left), y: Double(y0), scale: Double(d))
             // Patch grid, faint, on the processed panels.
             if index > 0 && patch * d >= 6 {
                 for gx in 1..<gridWidth {
-                    canvas.fill(x: left + gx * patch * d, y: y0, width: 1, height: shown, color: .white, alpha: 0.18)
+                    ctx.fillRect(x: Double(left + gx * patch * d), y: Double(y0), width: 1, height: Double(shown),
+                                 color: .white, alpha: 0.18)
                 }
                 for gy in 1..<gridHeight {
-                    canvas.fill(x: left, y: y0 + gy * patch * d, width: image.width * d, height: 1, color: .white, alpha: 0.18)
+                    ctx.fillRect(x: Double(left), y: Double(y0 + gy * patch * d), width: Double(image.width * d), height: 1,
+                                 color: .white, alpha: 0.18)
                 }
             }
             for (i, line) in captions(panel: index).enumerated() {
-                canvas.text(line, x: x0, y: y0 + shown + 6 + i * lineHeight, scale: Self.textScale,
-                            color: i == 0 ? .ink : RGBColor(grey: 70))
+                ctx.text(line, x: Double(x0), y: Double(y0 + shown + 6 + i * Self.lineHeight) + cap, size: Self.captionSize,
+                         color: i == 0 ? .ink : RGBColor(grey: 70))
             }
         }
         // Legend: swatches of the three treatments of a mid-grey-blue patch.
-        var x = Self.margin
-        let y = h - Self.margin - lineHeight + 2
+        var x = Double(Self.margin)
+        let baseline = Double(h - Self.margin - Self.lineHeight) + cap + 2
         let sample = RGBColor(70, 130, 200)
         for (label, state) in zip(Self.legendText, [PatchState.kept, .droppedEarlier, .droppedHere(tint: 0.4)]) {
-            canvas.fill(x: x, y: y - 1, width: 10, height: 9, color: Self.shade(sample, state))
-            canvas.text(label, x: x + 14, y: y, scale: Self.textScale, color: RGBColor(grey: 70))
-            x += 14 + BitmapFont.width(of: label, scale: Self.textScale) + 16
+            let side = Double(Self.swatch)
+            ctx.fillRect(x: x, y: baseline + 1 - side, width: side, height: side, color: Self.shade(sample, state))
+            x += side + Double(Self.swatchGap)
+            ctx.text(label, x: x, y: baseline, size: Self.captionSize, color: RGBColor(grey: 70))
+            x += ctx.textWidth(label, size: Self.captionSize) + Double(Self.legendGap)
         }
-        return canvas.image
-    }
-
-    /// Writes ``render()`` to `path` as a PNG, atomically.
-    /// - Throws: ``SparseTuningError`` naming `path` when it cannot be written.
-    public func writePNG(to path: String) throws {
-        try PNGEncoder.write(render(), to: path)
     }
 }

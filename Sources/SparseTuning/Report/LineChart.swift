@@ -1,17 +1,16 @@
-// LineChart: a multi-series line chart — the data model, and its raster rendering (RGBImage / PNG).
-// The SVG rendering is in LineChart+SVG.swift; both follow the same ChartLayout.
+// LineChart: a multi-series line chart — the data model and its one drawing routine (title, light grid, axes with
+// nice ticks, series lines with markers, legend), written as PNG, SVG or PDF through Figure.
 
-/// A line chart of one or more named series of (x, y) points, with nice 1-2-5 axis ticks, grid, axis labels,
-/// a title, markers at the points and a legend with colour swatches.
+/// A line chart of one or more named series of (x, y) points, with nice 1-2-5 axis ticks, a light grid, axis
+/// labels, a title, markers at the points and a legend with colour swatches.
 ///
-/// Render it as a raster (``render(width:height:)``, ``writePNG(to:width:height:)``) or as SVG with real text
-/// (``svg(width:height:)``, ``writeSVG(to:width:height:)``). Non-finite points are skipped and break their
-/// line; an empty chart, a single point or a constant series still gives sensible axes.
+/// Non-finite points are skipped and break their line; an empty chart, a single point or a constant series still
+/// gives sensible axes.
 ///
 /// ```swift
 /// let chart = LineChart(title: "loss", xLabel: "epoch", yLabel: "loss",
 ///                       series: [.init(name: "train", points: [(1, 2.3), (2, 1.7), (3, 1.2)])])
-/// try chart.writePNG(to: "loss.png")
+/// try chart.figure().write(to: "loss.pdf")
 /// ```
 public struct LineChart: Sendable {
     /// One named line of the chart.
@@ -44,85 +43,80 @@ public struct LineChart: Sendable {
         self.series = series
     }
 
-    /// The chart as an RGB image of `width` × `height` pixels (each at least 1). Text is drawn with
-    /// ``BitmapFont`` at a scale that grows with the size (2 from 800 × 320 up).
-    public func render(width: Int = 800, height: Int = 500) -> RGBImage {
-        var canvas = Canvas(width: width, height: height)
-        draw(on: &canvas, layout: ChartLayout(chart: self, width: width, height: height))
-        return canvas.image
+    /// The chart on a `width` × `height` page (each at least 1), ready to write in any ``FigureFormat``.
+    public func figure(width: Int = 800, height: Int = 500) -> Figure {
+        let w = max(1, width), h = max(1, height)
+        return Figure(width: w, height: h) { ctx in draw(in: ctx, width: w, height: h) }
     }
 
-    /// Writes ``render(width:height:)`` to `path` as a PNG, atomically.
-    /// - Throws: ``SparseTuningError`` naming `path` when it cannot be written.
-    public func writePNG(to path: String, width: Int = 800, height: Int = 500) throws {
-        try PNGEncoder.write(render(width: width, height: height), to: path)
+    /// The layout of the chart on a `width` × `height` page.
+    func layout(width: Int, height: Int) -> ChartLayout {
+        FigureContext.measuring { ChartLayout(chart: self, width: width, height: height, measure: $0) }
     }
 
-    /// Draws the chart on `canvas` following `layout`.
-    func draw(on canvas: inout Canvas, layout l: ChartLayout) {
-        let s = l.scale
-        let bottom = l.plotY + l.plotHeight
-        // Grid.
+    /// Draws the chart with its top-left corner at the origin of `ctx`, filling `width` × `height`.
+    func draw(in ctx: FigureContext, width: Int, height: Int) {
+        let l = ChartLayout(chart: self, width: width, height: height, measure: ctx)
+        let size = l.fontSize
+        let bottom = l.plotY + l.plotHeight, right = l.plotX + l.plotWidth
+        ctx.fillRect(x: 0, y: 0, width: l.width, height: l.height, color: .white)
+        // Grid, one unit wide on whole pixels.
         for v in l.xTicks.values {
-            let x = Int(l.px(v).rounded(.down))
-            canvas.fill(x: x, y: l.plotY, width: 1, height: l.plotHeight, color: .grid)
+            let x = l.px(v).rounded(.down) + 0.5
+            ctx.polyline([(x, l.plotY), (x, bottom)], color: .grid, lineWidth: 1)
         }
         for v in l.yTicks.values {
-            let y = Int(l.py(v).rounded(.down))
-            canvas.fill(x: l.plotX, y: y, width: l.plotWidth, height: 1, color: .grid)
+            let y = l.py(v).rounded(.down) + 0.5
+            ctx.polyline([(l.plotX, y), (right, y)], color: .grid, lineWidth: 1)
         }
-        // Series, clipped to the plot area (plus room for markers on its edges).
-        let m = Int(l.markerRadius.rounded(.up)) + 2
-        canvas.setClip(x: l.plotX - m, y: l.plotY - m, width: l.plotWidth + 2 * m, height: l.plotHeight + 2 * m)
-        for line in l.lines {
-            for run in line.runs { canvas.polyline(run, color: line.color, lineWidth: l.lineWidth) }
-        }
-        for line in l.lines {
-            // Markers at every point, or only at isolated points when they would crowd the line.
-            for run in line.runs where line.showMarkers || run.count == 1 {
-                for p in run { canvas.marker(line.marker, x: p.x, y: p.y, size: l.markerRadius, color: line.color) }
-            }
-        }
-        canvas.resetClip()
-        // Axes, ticks and tick labels.
-        let t = l.axisThickness
-        canvas.fill(x: l.plotX - t, y: l.plotY, width: t, height: l.plotHeight + t, color: .ink)
-        canvas.fill(x: l.plotX - t, y: bottom, width: l.plotWidth + t, height: t, color: .ink)
-        let capHeight = BitmapFont.ascent * s
+        // Axes (left and bottom), outward ticks and their labels; under the data, so points on an axis show.
+        // Crisp one-unit lines: the pixel column left of the plot, the pixel row at its bottom edge.
+        let axisX = l.plotX.rounded(.down) - 0.5, axisY = bottom.rounded(.down) + 0.5
+        ctx.polyline([(axisX, l.plotY), (axisX, axisY), (right, axisY)], color: .ink, lineWidth: 1)
+        let cap = FigureContext.capHeight * size
         for (v, label) in zip(l.xTicks.values, l.xTicks.labels) {
-            let x = Int(l.px(v).rounded(.down))
-            canvas.fill(x: x, y: bottom + t, width: t, height: l.tickLength, color: .ink)
-            canvas.text(label, x: x, y: bottom + t + l.tickLength + l.tickLabelGap, scale: s, alignment: .center)
+            let x = l.px(v).rounded(.down) + 0.5
+            ctx.polyline([(x, axisY), (x, axisY + l.tickLength)], color: .ink, lineWidth: 1)
+            ctx.text(label, x: x, y: axisY + l.tickLength + l.gap + cap, size: size, anchor: .middle)
         }
         for (v, label) in zip(l.yTicks.values, l.yTicks.labels) {
-            let y = Int(l.py(v).rounded(.down))
-            canvas.fill(x: l.plotX - t - l.tickLength, y: y, width: l.tickLength, height: t, color: .ink)
-            canvas.text(label, x: l.plotX - t - l.tickLength - l.tickLabelGap, y: y - capHeight / 2, scale: s,
-                        alignment: .right)
+            let y = l.py(v).rounded(.down) + 0.5
+            ctx.polyline([(axisX - l.tickLength, y), (axisX, y)], color: .ink, lineWidth: 1)
+            ctx.text(label, x: axisX - l.tickLength - l.gap, y: y + cap / 2, size: size, anchor: .end)
         }
-        // Labels and title.
-        if !xLabel.isEmpty {
-            canvas.text(xLabel, x: l.centered(xLabel, scale: l.xLabelScale), y: l.xLabelTop, scale: l.xLabelScale)
+        // Series, clipped to the plot area plus room for markers on its edges.
+        ctx.saved {
+            let m = l.markerRadius + 2
+            ctx.clip(x: l.plotX - m, y: l.plotY - m, width: l.plotWidth + 2 * m, height: l.plotHeight + 2 * m)
+            for line in l.lines {
+                for run in line.runs { ctx.polyline(run, color: line.color, lineWidth: l.lineWidth) }
+            }
+            for line in l.lines {
+                for run in line.runs where line.showMarkers || run.count == 1 {
+                    for p in run { line.marker.draw(in: ctx, x: p.x, y: p.y, radius: l.markerRadius, color: line.color) }
+                }
+            }
         }
-        if !yLabel.isEmpty {
-            canvas.verticalText(yLabel, x: l.yLabelLeft, centerY: l.plotY + l.plotHeight / 2, scale: l.yLabelScale)
+        // Axis labels and title, centred on the plot area but kept on the page.
+        func centre(_ text: String, size: Double, bold: Bool = false) -> Double {
+            let half = ctx.textWidth(text, size: size, bold: bold) / 2
+            return max(half, min(l.plotX + l.plotWidth / 2, l.width - half))
         }
-        if !title.isEmpty {
-            // Bold: the glyphs struck twice, one pixel apart.
-            let x = l.centered(title, scale: l.titleScale)
-            canvas.text(title, x: x, y: l.titleTop, scale: l.titleScale)
-            canvas.text(title, x: x + 1, y: l.titleTop, scale: l.titleScale)
-        }
+        ctx.text(xLabel, x: centre(xLabel, size: l.xLabelSize), y: l.xLabelBaseline, size: l.xLabelSize, anchor: .middle)
+        ctx.text(yLabel, x: l.yLabelX + FigureContext.capHeight * l.yLabelSize, y: l.plotY + l.plotHeight / 2,
+                 size: l.yLabelSize, anchor: .middle, vertical: true)
+        ctx.text(title, x: centre(title, size: l.titleSize, bold: true), y: l.titleBaseline, size: l.titleSize,
+                 bold: true, anchor: .middle)
         // Legend.
         if let g = l.legend {
-            canvas.fill(x: g.x, y: g.y, width: g.width, height: g.height, color: .white, alpha: 0.9)
-            canvas.strokeRect(x: g.x, y: g.y, width: g.width, height: g.height, color: RGBColor(grey: 170))
-            for (line, top) in zip(l.legendLines, g.rowTops) {
-                let cy = Double(top) + Double(capHeight) / 2
-                let x0 = Double(g.x + g.padding), x1 = x0 + Double(g.swatchWidth)
-                canvas.line(from: (x0, cy), to: (x1, cy), color: line.color, lineWidth: l.lineWidth)
-                canvas.marker(line.marker, x: (x0 + x1) / 2, y: cy, size: l.markerRadius, color: line.color)
-                canvas.text(line.name, x: g.x + 2 * g.padding + g.swatchWidth, y: top, scale: s)
+            ctx.fillRect(x: g.x, y: g.y, width: g.width, height: g.height, color: .white, alpha: 0.9)
+            ctx.strokeRect(x: g.x + 0.5, y: g.y + 0.5, width: g.width - 1, height: g.height - 1, color: RGBColor(grey: 170))
+            for (line, baseline) in zip(l.legendLines, g.baselines) {
+                let cy = baseline - cap / 2
+                let x0 = g.x + g.padding, x1 = x0 + g.swatchWidth
+                ctx.polyline([(x0, cy), (x1, cy)], color: line.color, lineWidth: l.lineWidth)
+                line.marker.draw(in: ctx, x: (x0 + x1) / 2, y: cy, radius: l.markerRadius, color: line.color)
+                ctx.text(line.name, x: x1 + g.padding, y: baseline, size: size)
             }
         }
     }

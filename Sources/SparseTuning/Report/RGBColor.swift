@@ -1,4 +1,4 @@
-// RGBColor: an 8-bit sRGB colour for the report canvas and SVG output, with the chart series palette.
+// RGBColor: an 8-bit sRGB colour for the figures, with the chart series palette.
 
 /// An opaque 8-bit sRGB colour.
 public struct RGBColor: Sendable, Equatable, Hashable {
@@ -27,12 +27,6 @@ public struct RGBColor: Sendable, Equatable, Hashable {
     public static let ink = RGBColor(grey: 34)
     /// The colour of grid lines.
     public static let grid = RGBColor(grey: 226)
-
-    /// CSS / SVG notation, e.g. `#0072b2`.
-    public var hex: String {
-        let digits = Array("0123456789abcdef")
-        return "#" + String([r, g, b].flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] })
-    }
 
     /// Relative luminance-like brightness in 0…255 (Rec. 601 weights).
     public var brightness: Float { 0.299 * Float(r) + 0.587 * Float(g) + 0.114 * Float(b) }

@@ -1,5 +1,5 @@
 // TrainingCurves: a metrics log (MetricsRecord lines) as stacked line-chart panels — loss, learning rate and
-// train/validation accuracy against the epoch — rendered to one PNG or one SVG.
+// train/validation accuracy against the epoch — drawn on one page (PNG, SVG or PDF).
 
 /// Training curves from a metrics log: one ``LineChart`` panel per quantity present, stacked vertically.
 ///
@@ -62,35 +62,16 @@ public struct TrainingCurves: Sendable {
         }
     }
 
-    /// The panels stacked into one image `width` wide, each `panelHeight` tall.
-    public func render(width: Int = 800, panelHeight: Int = 320) -> RGBImage {
+    /// The panels stacked on one page `width` wide, each `panelHeight` tall (each at least 1).
+    public func figure(width: Int = 800, panelHeight: Int = 320) -> Figure {
         let w = max(1, width), ph = max(1, panelHeight)
-        var canvas = Canvas(width: w, height: ph * charts.count)
-        for (i, chart) in charts.enumerated() {
-            canvas.draw(chart.render(width: w, height: ph), x: 0, y: i * ph)
+        return Figure(width: w, height: ph * charts.count) { ctx in
+            for (i, chart) in charts.enumerated() {
+                ctx.saved {
+                    ctx.translate(x: 0, y: Double(i * ph))
+                    chart.draw(in: ctx, width: w, height: ph)
+                }
+            }
         }
-        return canvas.image
-    }
-
-    /// The panels stacked into one SVG document.
-    public func svg(width: Int = 800, panelHeight: Int = 320) -> String {
-        let w = max(1, width), ph = max(1, panelHeight)
-        var body: [String] = []
-        for (i, chart) in charts.enumerated() {
-            body.append("<g transform=\"translate(0 \(i * ph))\">")
-            body += chart.svgElements(width: w, height: ph, id: "panel\(i)")
-            body.append("</g>")
-        }
-        return SVGText.document(width: w, height: ph * charts.count, body: body)
-    }
-
-    /// Writes ``render(width:panelHeight:)`` as a PNG at `path`, atomically.
-    public func writePNG(to path: String, width: Int = 800, panelHeight: Int = 320) throws {
-        try PNGEncoder.write(render(width: width, panelHeight: panelHeight), to: path)
-    }
-
-    /// Writes ``svg(width:panelHeight:)`` at `path`, atomically.
-    public func writeSVG(to path: String, width: Int = 800, panelHeight: Int = 320) throws {
-        try AtomicFileWriter.write(svg(width: width, panelHeight: panelHeight), to: path)
     }
 }
