@@ -53,7 +53,7 @@ public struct KeptTokenFigure: Sendable {
             return ["input \(image.width)×\(image.height)", "\(trace.patchCount) patches of \(patch)×\(patch)"]
         }
         let st = trace.stages[index - 1]
-        var lines = ["block \(st.block): \(st.keptCount)/\(st.tokensIn - 1) kept"]
+        var lines = ["block \(st.block): \(st.keptCount)/\(st.tokensIn - st.prefix) kept"]
         let fusedExtra = st.droppedFusedTokens.isEmpty ? "" : " + fused"
         if st.fused {
             lines.append("fused: Σw = \(Self.weight(st.fusedWeight)) over \(st.droppedPatches.count) patches\(fusedExtra)")
