@@ -41,6 +41,10 @@ func buildModel(_ options: ModelOptions, weights: [String], forTraining: Bool = 
     if let hf = huggingFace { try checkFlags(options, against: StatedArchitecture(huggingFace: hf.config)) }
     let google = try googleLayout(weights)
     if let g = google, task == nil { try checkFlags(options, against: StatedArchitecture(google: g.layout, file: g.path)) }
+    if task == nil, huggingFace == nil, google == nil, options.arch != nil,
+       let shapes = try? ViTConfig.inferred(fromShapes: layered.tensors.mapValues(\.shape), heads: 1, source: "") {
+        try checkFlags(options, against: StatedArchitecture(timmShapes: shapes.config, file: weights.joined(separator: ", ")))
+    }
     var config: ViTConfig
     if options.arch == nil && options.dim == nil, let t = task {
         config = t.vit
@@ -190,6 +194,15 @@ private struct StatedArchitecture {
         source = "the architecture of a Hugging Face ViT comes from its config.json"
     }
 
+    /// What a timm checkpoint's tensor shapes say (heads are not among them: -1, never compared).
+    init(timmShapes c: ViTConfig, file: String) {
+        self.file = file
+        values = [c.dim, c.depth, -1, c.mlpDim, c.patch]
+        names = ["the width (patch_embed.proj.weight)", "the number of blocks", "the heads", "the MLP width (fc1)",
+                 "the patch size (patch_embed.proj.weight)"]
+        source = "a timm checkpoint's tensor shapes give its sizes"
+    }
+
     init(google l: GoogleViTLayout, file: String) {
         self.file = file
         values = [l.dim, l.depth, l.heads, l.mlpDim, l.patchSize]
@@ -212,7 +225,7 @@ private func checkFlags(_ options: ModelOptions, against stated: StatedArchitect
     for (i, v) in [options.dim, options.depth, options.heads, options.mlp, options.patch].enumerated() {
         if let v { given.append((flags[i], v, i)) }
     }
-    if let bad = given.first(where: { $0.value != stated.values[$0.index] }) {
+    if let bad = given.first(where: { stated.values[$0.index] >= 0 && $0.value != stated.values[$0.index] }) {
         throw SparseTuningError("\(bad.flag) \(bad.value) disagrees with \(stated.file): \(stated.names[bad.index]) is "
             + "\(stated.values[bad.index]) (\(stated.source); drop the flag)")
     }

@@ -178,3 +178,45 @@ final class FamiliesCLITests: XCTestCase {
         XCTAssertNotEqual(a.values, untrained.values, "the task changed the model")
     }
 }
+
+/// Flag and file combinations on family checkpoints: each a clean one-line `error:` naming the flag, file or
+/// tensor, exit status 1.
+final class FamiliesCLIErrorTests: XCTestCase {
+    /// A copy of family `name`'s model.safetensors with `config` (JSON text) as its config.json.
+    func copy(_ name: String, config: String?) throws -> String {
+        let dir = temporaryDirectory(self) + "/\(name)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: fixturePath("families/\(name)/model.safetensors"), toPath: dir + "/model.safetensors")
+        if let config { try config.write(toFile: dir + "/config.json", atomically: true, encoding: .utf8) }
+        return dir + "/model.safetensors"
+    }
+
+    func testFlagAndFileCombinations() throws {
+        let deit = fixturePath("families/deit_distilled/model.safetensors")
+        let dino = fixturePath("families/dinov2/model.safetensors")
+        let x16 = fixturePath("families/deit_distilled/x.npy"), out = temporaryDirectory(self) + "/y.npy"
+        func forward(_ weights: [String], _ flags: [String] = [], x: String = x16) -> [String] {
+            ["forward"] + weights.flatMap { ["--weights", $0] } + ["--input", x, "--output", out] + flags
+        }
+        try assertCLIError(forward([deit], ["--pool", "avg"]), mentions: "distilled")
+        try assertCLIError(forward([deit], ["--act", "relu"]), mentions: "--act 'relu'")
+        try assertCLIError(forward([deit], ["--patch", "8"]), mentions: "--patch 8 disagrees")
+        try assertCLIError(forward([deit], ["--mlp", "96"]), mentions: "--mlp 96 disagrees")
+        try assertCLIError(forward([deit], ["--arch", "vit-b16"]), mentions: "--arch vit-b16: dim 768 disagrees")
+        try assertCLIError(forward([deit], ["--image-size", "18"]), mentions: "--image-size 18")
+        try assertCLIError(forward([deit], ["--classes", "3"]), mentions: "--classes 5")
+        try assertCLIError(forward([dino], ["--act", "quick_gelu"]), mentions: "--act quick_gelu disagrees")
+        try assertCLIError(forward([try copy("dinov2", config: "{\"architecture\": ")]), mentions: "config.json")
+        try assertCLIError(forward([try copy("dinov2", config: "{\"architecture\": \"vit_base_patch16_siglip_224\"}")]),
+                           mentions: "vit_base_patch16_siglip_224")
+        try assertCLIError(forward([try copy("dinov2", config: "{\"architecture\": \"vit_small_patch14_dinov2\", "
+                                             + "\"model_args\": {\"embed_dim\": 24, \"depth\": 3, \"num_heads\": 3}}")]),
+                           mentions: "states depth 3, but the tensors have 2")
+        try assertCLIError(forward([try copy("dinov2", config: "{\"architecture\": \"vit_small_patch14_dinov2\", "
+                                             + "\"model_args\": {\"embed_dim\": 24, \"depth\": 2, \"num_heads\": 3, "
+                                             + "\"act_layer\": \"swiglu\"}}")]), mentions: "act_layer 'swiglu'")
+        // A register-token task file over a backbone without registers.
+        let regs = fixturePath("families/dinov2_registers/model.safetensors")
+        try assertCLIError(forward([dino, regs], x: fixturePath("families/dinov2/x.npy")), mentions: "register tokens 0")
+    }
+}

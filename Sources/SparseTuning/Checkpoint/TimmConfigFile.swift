@@ -63,7 +63,11 @@ public struct TimmConfigFile: Sendable {
         }
         guard data.count <= 1 << 22 else { throw SparseTuningError("\(path): \(data.count) bytes is too large for a config.json") }
         struct Probe: Decodable { let architecture: String? }
-        guard (try? JSONDecoder().decode(Probe.self, from: data))?.architecture != nil else { return nil }
+        let probe: Probe
+        do { probe = try JSONDecoder().decode(Probe.self, from: data) } catch {
+            throw SparseTuningError("\(path): not a JSON object with a string 'architecture' or none (\(error))")
+        }
+        guard probe.architecture != nil else { return nil }
         do {
             let f = try JSONDecoder().decode(File.self, from: data)
             return TimmConfigFile(path: path, architecture: f.architecture, numClasses: f.num_classes, globalPool: f.global_pool,
