@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ALL_TARGETS=(safetensors-header safetensors npy npz jpeg png task-config vtab-config metrics json hf-config)
+ALL_TARGETS=(safetensors-header safetensors npy npz jpeg png task-config vtab-config metrics json hf-config timm-config)
 MINUTES=${1:-10}
 if [[ $# -gt 0 ]]; then shift; fi
 TARGETS=("$@")

@@ -61,6 +61,11 @@ public struct TimmConfigFile: Sendable {
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw SparseTuningError("\(path): cannot be read (\(error.localizedDescription))")
         }
+        return try parse(data, path: path)
+    }
+
+    /// The timm config in `data` (the text of `path`), or nil when it is JSON without `architecture` (not timm's).
+    public static func parse(_ data: Data, path: String) throws -> TimmConfigFile? {
         guard data.count <= 1 << 22 else { throw SparseTuningError("\(path): \(data.count) bytes is too large for a config.json") }
         struct Probe: Decodable { let architecture: String? }
         let probe: Probe
@@ -88,7 +93,14 @@ public struct TimmConfigFile: Sendable {
                 + "vit_*, deit_*, deit3_* of sizes tiny…gigantic, with patchN; DINOv2, CLIP, DeiT distilled, registers)")
         }
         if let a = modelArgs {
-            if let v = a.embed_dim { c.dim = v; c.mlpDim = Int((a.mlp_ratio ?? 4) * Double(v)) }
+            if let r = a.mlp_ratio, !(r.isFinite && r > 0 && r <= 64) {
+                throw SparseTuningError("\(path): model_args.mlp_ratio \(r) is not in (0, 64]")
+            }
+            if let v = a.embed_dim {
+                guard v > 0 && v <= 65536 else { throw SparseTuningError("\(path): model_args.embed_dim \(v) is not in 1…65536") }
+                c.dim = v
+                c.mlpDim = Int((a.mlp_ratio ?? 4) * Double(v))  // timm: int(embed_dim * mlp_ratio)
+            }
             if let v = a.depth { c.depth = v }
             if let v = a.num_heads { c.heads = v }
             if let v = a.patch_size { c.patch = v }
