@@ -89,6 +89,37 @@ public final class VisionTransformer: Sendable {
         for t in [distToken, regToken].compactMap({ $0 }) { t.fillTruncatedNormal(std: 1e-6, using: &rng) }
     }
 
+    /// A model sharing this one's trunk — every tensor but the head, by reference, so no weight is copied — with a
+    /// head of its own for `classes` outputs (zero until loaded; none for 0). Several tasks served on one frozen
+    /// backbone are such views. Loading trunk tensors into either changes both; settings such as ``precision``
+    /// act on the shared Linears; the position-embedding state (a resampled grid) is the view's own.
+    public func sharingTrunk(classes: Int) -> VisionTransformer {
+        var cfg = config
+        cfg.classes = classes
+        let head = classes > 0 ? Linear(inFeatures: cfg.headWidth, outFeatures: classes) : nil
+        head?.precision = precision
+        return VisionTransformer(config: cfg, patchEmbed: patchEmbed, clsToken: clsToken, distToken: distToken,
+                                 regToken: regToken, normPre: normPre, blocks: blocks, norm: norm, head: head,
+                                 state: state.withLock { $0 })
+    }
+
+    private init(config: ViTConfig, patchEmbed: PatchEmbed, clsToken: Tensor, distToken: Tensor?, regToken: Tensor?,
+                 normPre: LayerNorm?, blocks: [Block], norm: LayerNorm, head: Linear?, state: State) {
+        self.config = config
+        self.patchEmbed = patchEmbed
+        self.clsToken = clsToken
+        self.distToken = distToken
+        self.regToken = regToken
+        self.normPre = normPre
+        self.blocks = blocks
+        self.norm = norm
+        self.head = head
+        self.state = Mutex(state)
+    }
+
+    /// Whether `other` runs on the same trunk tensors (a ``sharingTrunk(classes:)`` view, or this model).
+    public func sharesTrunk(with other: VisionTransformer) -> Bool { blocks.first === other.blocks.first && patchEmbed === other.patchEmbed }
+
     /// Name of the final norm in timm's state_dict.
     public var normName: String { normAfterPooling ? "fc_norm" : "norm" }
 

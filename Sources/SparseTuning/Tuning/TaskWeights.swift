@@ -187,23 +187,7 @@ extension TunedViT {
         if freshHead {
             for k in ["head.weight", "head.bias", "head.1.weight", "head.1.bias"] { rest[k] = nil }
         }
-        let backboneNames = Set(backbone.parameters().map(\.name))
-        var own: [(name: String, tensor: Tensor)] = trainable
-            .filter { !backboneNames.contains($0.name) && !$0.name.hasPrefix("head") }
-            .map { ($0.name, $0.value) }
-        if let bnHead { own += bnHead.buffers }
-        for (name, dst) in own {
-            guard let t = rest.removeValue(forKey: name) else {
-                if requireModules && !name.hasPrefix("head.0.") {
-                    throw SparseTuningError("missing tensor '\(name)' (expected shape \(dst.shape)) for method \(tuning.method.rawValue)")
-                }
-                continue
-            }
-            guard t.count == dst.count, t.shape == dst.shape || (t.shape.isEmpty && dst.count == 1) else {
-                throw SparseTuningError("tensor '\(name)'\(origin(name)) has shape \(t.shape), expected \(dst.shape)")
-            }
-            dst.data.update(from: t.data, count: t.count)
-        }
+        try loadModuleTensors(&rest, sources: sources, requireModules: requireModules)
         if bnHead != nil {
             // The Linear after the BatchNorm is the model's head; a plain `head.*` from a backbone file is ignored.
             rest["head.weight"] = rest.removeValue(forKey: "head.1.weight")
@@ -218,6 +202,62 @@ extension TunedViT {
         }
         parametersUpdated()
         return report
+    }
+
+    /// Loads a task file's own tensors onto a backbone that is already loaded — a trunk shared by several tasks
+    /// (``VisionTransformer/sharingTrunk(classes:)``): the method's modules, BatchNorm buffers and the head, all
+    /// required. Anything else is an error naming the tensor and `source`: only methods that keep the backbone
+    /// frozen can share it.
+    public func loadTask(_ tensors: [String: Tensor], source: String) throws {
+        guard !tuning.trainsBackbone else {
+            throw SparseTuningError("\(source): a \(tuning.method.rawValue) fine-tune trains the backbone itself, so it cannot share "
+                + "a frozen one (serve it as a backbone of its own)")
+        }
+        var rest = tensors
+        try loadModuleTensors(&rest, sources: [:], requireModules: true, source: source)
+        let prefix = bnHead != nil ? "head.1" : "head"
+        if let head = backbone.head {
+            for (suffix, dst) in [("weight", head.weight), ("bias", head.bias!)] {
+                let name = "\(prefix).\(suffix)"
+                guard let t = rest.removeValue(forKey: name) else {
+                    throw SparseTuningError("\(source): missing tensor '\(name)' (expected shape \(dst.shape))")
+                }
+                guard t.shape == dst.shape else {
+                    throw SparseTuningError("\(source): tensor '\(name)' has shape \(t.shape), expected \(dst.shape)")
+                }
+                dst.data.update(from: t.data, count: t.count)
+            }
+        }
+        if let extra = rest.keys.sorted().first {
+            throw SparseTuningError("\(source): tensor '\(extra)' is neither the \(tuning.method.rawValue) method's nor the head's "
+                + "(a task served on a shared backbone holds only those)")
+        }
+        parametersUpdated()
+    }
+
+    /// Copies the method's own tensors and BatchNorm buffers out of `rest` (removing them); missing ones are an error
+    /// when `requireModules` (the BatchNorm statistics excepted).
+    private func loadModuleTensors(_ rest: inout [String: Tensor], sources: [String: String], requireModules: Bool,
+                                   source: String? = nil) throws {
+        func origin(_ n: String) -> String { (sources[n] ?? source).map { " in \($0)" } ?? "" }
+        let backboneNames = Set(backbone.parameters().map(\.name))
+        var own: [(name: String, tensor: Tensor)] = trainable
+            .filter { !backboneNames.contains($0.name) && !$0.name.hasPrefix("head") }
+            .map { ($0.name, $0.value) }
+        if let bnHead { own += bnHead.buffers }
+        for (name, dst) in own {
+            guard let t = rest.removeValue(forKey: name) else {
+                if requireModules && !name.hasPrefix("head.0.") {
+                    throw SparseTuningError("missing tensor '\(name)' (expected shape \(dst.shape)) for method \(tuning.method.rawValue)"
+                        + (source.map { " in \($0)" } ?? ""))
+                }
+                continue
+            }
+            guard t.count == dst.count, t.shape == dst.shape || (t.shape.isEmpty && dst.count == 1) else {
+                throw SparseTuningError("tensor '\(name)'\(origin(name)) has shape \(t.shape), expected \(dst.shape)")
+            }
+            dst.data.update(from: t.data, count: t.count)
+        }
     }
 
 }
