@@ -19,7 +19,7 @@ public enum Safetensors {
                 throw SparseTuningError("\(path): tensor name '\(item.name)' appears more than once")
             }
         }
-        var members: [String: JSONValue] = [:]
+        var members: [String: SafetensorsJSON] = [:]
         var offset = 0
         for (name, tensor) in ordered {
             let end = offset + 4 * tensor.count
@@ -33,7 +33,7 @@ public enum Safetensors {
         if !metadata.isEmpty {
             members["__metadata__"] = .object(metadata.mapValues { .string($0) })
         }
-        var header = Array(JSONValue.object(members).serialized.utf8)
+        var header = Array(SafetensorsJSON.object(members).serialized.utf8)
         header.append(contentsOf: repeatElement(UInt8(ascii: " "), count: (8 - header.count % 8) % 8))
 
         try AtomicFileWriter.writeFile(at: path) { file in

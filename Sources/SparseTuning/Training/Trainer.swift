@@ -149,9 +149,7 @@ public final class Trainer {
 
     /// `{"task": …, "training": …}`: what a resume state must agree with.
     private func resumeConfiguration(_ taskJSON: String) throws -> String {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.sortedKeys]
-        let training = String(decoding: try enc.encode(options), as: UTF8.self)
+        let training = try JSONCoding.string(options)
         return "{\"task\":\(taskJSON),\"training\":\(training)}"
     }
 
