@@ -70,7 +70,7 @@ final class CheckpointHFViTTests: XCTestCase {
                 for m in mentions { XCTAssertTrue(message.contains(m), "'\(m)' not in: \(message)", line: line) }
             }
         }
-        assertLoadError(try editedCopy { $0["hidden_size"] = nil }, mentions: ["config.json", "missing key 'hidden_size'"])
+        assertLoadError(try editedCopy { $0["hidden_size"] = nil }, mentions: ["config.json: at \"hidden_size\": missing"])
         assertLoadError(try editedCopy { $0["hidden_act"] = "gelu_new" }, mentions: ["config.json", "hidden_act", "gelu_new"])
         assertLoadError(try editedCopy { $0["intermediate_size"] = 64 },
                         mentions: ["model.safetensors", "intermediate.dense.weight", "intermediate_size 64", "[64, 24]"])
@@ -115,7 +115,7 @@ final class CheckpointHFViTTests: XCTestCase {
         try assertCLIError(["forward", "--weights", cls, "--depth", "6"] + run, mentions: "--depth 6 disagrees")
         try assertCLIError(["forward", "--weights", cls, "--arch", "vit-b16"] + run, mentions: "hidden_size is 24")
         try assertCLIError(["forward", "--weights", try editedCopy { $0["num_attention_heads"] = nil }] + run,
-                           mentions: "missing key 'num_attention_heads'")
+                           mentions: "config.json: at \"num_attention_heads\": missing")
         try assertCLIError(["forward", "--weights", try editedCopy { $0["hidden_act"] = "relu" }] + run, mentions: "hidden_act")
         try assertCLIError(["forward", "--weights", try editedCopy { $0["hidden_size"] = 48; $0["intermediate_size"] = 96 }] + run,
                            mentions: "hidden_size 48")

@@ -28,7 +28,7 @@ struct HuggingFaceConfigFile: Decodable {
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         func positive(_ key: CodingKeys) throws -> Int {
-            let value = try c.decode(Int.self, forKey: key)
+            let value = try c.decodeWholeNumber(forKey: key)
             guard value > 0 else {
                 throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "expected a positive integer, found \(value)")
             }
@@ -42,7 +42,7 @@ struct HuggingFaceConfigFile: Decodable {
         intermediateSize = try positive(.intermediateSize)
         patchSize = try c.decode(SquareSize.self, forKey: .patchSize)
         imageSize = try c.decode(SquareSize.self, forKey: .imageSize)
-        numChannels = try c.decodeIfPresent(Int.self, forKey: .numChannels)
+        numChannels = try c.decodeWholeNumberIfPresent(forKey: .numChannels)
         hiddenAct = try c.decodeIfPresent(String.self, forKey: .hiddenAct)
         layerNormEps = try c.decodeIfPresent(Double.self, forKey: .layerNormEps)
         if let eps = layerNormEps, !(eps > 0) {
@@ -50,7 +50,7 @@ struct HuggingFaceConfigFile: Decodable {
         }
         qkvBias = try c.decodeIfPresent(Bool.self, forKey: .qkvBias)
         id2label = try c.decodeIfPresent([String: String].self, forKey: .id2label)
-        numLabels = try c.decodeIfPresent(Int.self, forKey: .numLabels)
+        numLabels = try c.decodeWholeNumberIfPresent(forKey: .numLabels)
     }
 
     /// An image or patch size: an integer or an [h, w] pair (transformers accepts both).

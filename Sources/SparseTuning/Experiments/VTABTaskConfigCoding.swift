@@ -139,14 +139,12 @@ extension KeyedDecodingContainer {
     }
 
     fileprivate func count(_ key: Key, min: Int) throws -> Int {
-        guard contains(key) else {
-            throw DecodingError.keyNotFound(key, DecodingError.Context(codingPath: codingPath, debugDescription: ""))
-        }
+        _ = try decodeWholeNumber(forKey: key)
         return try optionalCount(key, min: min)!
     }
 
     fileprivate func optionalCount(_ key: Key, min: Int) throws -> Int? {
-        guard let value = try decodeIfPresent(Int.self, forKey: key) else { return nil }
+        guard let value = try decodeWholeNumberIfPresent(forKey: key) else { return nil }
         guard value >= min else { throw invalid(key, "is \(value), expected a whole number ≥ \(min)") }
         return value
     }

@@ -46,7 +46,7 @@ public enum JSONCoding {
         switch error {
         case .typeMismatch(let type, let context):
             path = context.codingPath
-            problem = "expected \(describe(type))"
+            problem = "expected \(describe(type))" + (found(context.debugDescription).map { ", found \($0)" } ?? "")
         case .valueNotFound(let type, let context):
             path = context.codingPath
             problem = "expected \(describe(type)), found null"
@@ -55,8 +55,9 @@ public enum JSONCoding {
             problem = "missing"
         case .dataCorrupted(let context):
             path = context.codingPath
-            if path.isEmpty, let underlying = context.underlyingError {
-                problem = "not valid JSON (\(underlying.localizedDescription))"
+            if path.isEmpty, context.debugDescription.contains("not valid JSON") {
+                // Foundation reports a number that does not fit its Swift type the same way, without a path.
+                problem = "not valid JSON (or a number that does not fit its key)"
             } else {
                 problem = context.debugDescription
             }
@@ -75,6 +76,15 @@ public enum JSONCoding {
             if let index = key.intValue { out += "[\(index)]" } else { out += out.isEmpty ? key.stringValue : "." + key.stringValue }
         }
         return out
+    }
+
+    /// What Foundation's type-mismatch description says was found ("a string", "an array", …), if it says.
+    private static func found(_ description: String) -> String? {
+        guard let start = description.range(of: "but found "), let end = description.range(of: " instead") else {
+            return nil
+        }
+        let what = String(description[start.upperBound..<end.lowerBound])
+        return what == "a dictionary" ? "an object" : what
     }
 
     /// "an integer", "a number", … for the type a decoder expected.

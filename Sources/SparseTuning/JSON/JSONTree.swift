@@ -49,10 +49,7 @@ enum JSONTree: Codable, Equatable {
     /// The JSON object in `text`; `source` names it in errors.
     /// - Throws: ``SparseTuningError`` for invalid JSON or a value that is not an object.
     static func object(_ text: String, source: String) throws -> [String: JSONTree] {
-        guard case .object(let members) = try JSONCoding.decode(JSONTree.self, from: text, source: source) else {
-            throw SparseTuningError("\(source): expected a JSON object")
-        }
-        return members
+        try JSONCoding.decode([String: JSONTree].self, from: text, source: source)
     }
 
     /// Dotted paths at which `self` and `other` differ, skipping `ignoring` paths and everything below them.

@@ -46,7 +46,7 @@ extension MetricsRecord: Codable {
     public init(from decoder: any Decoder) throws {
         let fields = try decoder.container(keyedBy: Field.self)
         func number(_ field: Field) throws -> Double? { try fields.decodeIfPresent(Double.self, forKey: field) }
-        self.init(epoch: try fields.decode(Int.self, forKey: .epoch), step: try fields.decode(Int.self, forKey: .step),
+        self.init(epoch: try fields.decodeWholeNumber(forKey: .epoch), step: try fields.decodeWholeNumber(forKey: .step),
                   loss: try number(.loss), lr: try number(.lr), trainAccuracy: try number(.trainAccuracy),
                   valAccuracy: try number(.valAccuracy), imagesPerSecond: try number(.imagesPerSecond),
                   time: try number(.time))
@@ -56,8 +56,7 @@ extension MetricsRecord: Codable {
             if let value = try? all.decode(Double.self, forKey: key) { extra[key.stringValue] = value }
             else if let value = try? all.decode(String.self, forKey: key) { tags[key.stringValue] = value }
             else {
-                throw DecodingError.typeMismatch(Double.self, DecodingError.Context(
-                    codingPath: all.codingPath + [key], debugDescription: "expected a number or a string"))
+                throw DecodingError.dataCorruptedError(forKey: key, in: all, debugDescription: "expected a number or a string")
             }
         }
     }

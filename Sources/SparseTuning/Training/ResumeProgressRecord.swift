@@ -20,17 +20,15 @@ struct ResumeProgressRecord: Codable, Equatable {
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         func count(_ key: CodingKeys) throws -> Int? {
-            guard let value = try c.decodeIfPresent(Int.self, forKey: key) else { return nil }
+            guard let value = try c.decodeWholeNumberIfPresent(forKey: key) else { return nil }
             guard value >= 0 else {
                 throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "expected a whole number ≥ 0")
             }
             return value
         }
         func required(_ key: CodingKeys) throws -> Int {
-            guard let value = try count(key) else {
-                throw DecodingError.keyNotFound(key, DecodingError.Context(codingPath: c.codingPath, debugDescription: ""))
-            }
-            return value
+            _ = try c.decodeWholeNumber(forKey: key)
+            return try count(key)!
         }
         format = try required(.format)
         progress = ResumeProgress(epoch: try required(.epoch), batchInEpoch: try required(.batchInEpoch),
