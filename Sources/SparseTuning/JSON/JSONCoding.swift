@@ -73,7 +73,12 @@ public enum JSONCoding {
     static func keyPath(_ path: [any CodingKey]) -> String {
         var out = ""
         for key in path {
-            if let index = key.intValue { out += "[\(index)]" } else { out += out.isEmpty ? key.stringValue : "." + key.stringValue }
+            // An array index (Foundation names it "Index 2"); an object key that looks like a number stays a name.
+            if let index = key.intValue, key.stringValue != String(index) {
+                out += "[\(index)]"
+            } else {
+                out += out.isEmpty ? key.stringValue : "." + key.stringValue
+            }
         }
         return out
     }
@@ -84,7 +89,9 @@ public enum JSONCoding {
             return nil
         }
         let what = String(description[start.upperBound..<end.lowerBound])
-        return what == "a dictionary" ? "an object" : what
+        let words = ["number": "a number", "bool": "a boolean", "string": "a string", "array": "an array",
+                     "dictionary": "an object", "a dictionary": "an object"]
+        return words[what] ?? what
     }
 
     /// "an integer", "a number", … for the type a decoder expected.
