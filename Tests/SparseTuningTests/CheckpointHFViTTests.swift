@@ -53,13 +53,13 @@ final class CheckpointHFViTTests: XCTestCase {
     }
 
     /// A copy of the vit_cls directory with config.json edited by `edit` (keys removed or replaced).
-    func editedCopy(_ edit: (inout [String: Any]) -> Void) throws -> String {
+    func editedCopy(_ edit: (inout [String: JSONTree]) -> Void) throws -> String {
         let dir = temporaryDirectory(self)
         try FileManager.default.copyItem(atPath: fixturePath("hf/vit_cls/model.safetensors"), toPath: "\(dir)/model.safetensors")
         let data = try Data(contentsOf: URL(fileURLWithPath: fixturePath("hf/vit_cls/config.json")))
-        var json = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
+        var json = try JSONCoding.decode([String: JSONTree].self, from: data, source: "config.json")
         edit(&json)
-        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: "\(dir)/config.json"))
+        try JSONCoding.encode(json).write(to: URL(fileURLWithPath: "\(dir)/config.json"))
         return dir
     }
 

@@ -276,7 +276,7 @@ final class ExperimentVTABTests: XCTestCase {
         let plan = try e.plan(task: task, method: .linear)
         let run = e.runDirectory(task: "eurosat", method: .linear)
         try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
-        try JSONEncoder().encode(plan).write(to: URL(fileURLWithPath: "\(run)/run.json"))
+        try JSONCoding.encode(plan).write(to: URL(fileURLWithPath: "\(run)/run.json"))
         let train = try VTABDataset.open(root: root, task: "eurosat", split: "train800val200")
         let model = try backbone.makeModel(tuning: plan.tuning, classes: 10, seed: 0)
         _ = try Trainer(model: model, options: plan.options, train: train, eval: nil, normalization: .inception,
