@@ -1,7 +1,8 @@
-// A small strict JSON reader and writer for checkpoint headers: exact integers, no duplicate keys, bounded
-// nesting, UTF-8 validated; writes compact JSON with sorted keys.
+// The safetensors header's own JSON parser (everything else reads JSON through JSONCoding): the header is untrusted
+// and up to 100 MB, so it is parsed strictly straight from the mapped bytes — exact integers, no duplicate keys,
+// bounded nesting, UTF-8 validated — with the byte offset of every error and no Foundation bridging.
 
-/// A parsed JSON value. Integer literals (no fraction or exponent) are kept exact as `integer`.
+/// A value of a safetensors header. Integer literals (no fraction or exponent) are kept exact as `integer`.
 enum SafetensorsJSON {
     case object([String: SafetensorsJSON])
     case array([SafetensorsJSON])
@@ -45,39 +46,6 @@ enum SafetensorsJSON {
         }
         var parser = Parser(bytes: bytes)
         return try parser.document()
-    }
-
-    /// Compact JSON text with object keys in sorted order.
-    var serialized: String {
-        switch self {
-        case .object(let members):
-            let body = members.keys.sorted().map { SafetensorsJSON.quoted($0) + ":" + members[$0]!.serialized }
-            return "{" + body.joined(separator: ",") + "}"
-        case .array(let items): return "[" + items.map(\.serialized).joined(separator: ",") + "]"
-        case .string(let s): return SafetensorsJSON.quoted(s)
-        case .integer(let i): return String(i)
-        case .number(let d): return d.isFinite ? "\(d)" : "null"
-        case .bool(let b): return b ? "true" : "false"
-        case .null: return "null"
-        }
-    }
-
-    private static func quoted(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }
 
