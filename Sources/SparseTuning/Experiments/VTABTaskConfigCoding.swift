@@ -139,12 +139,14 @@ extension KeyedDecodingContainer {
     }
 
     fileprivate func count(_ key: Key, min: Int) throws -> Int {
-        _ = try decodeWholeNumber(forKey: key)
-        return try optionalCount(key, min: min)!
+        try atLeast(min, try decodeWholeNumber(forKey: key), key)
     }
 
     fileprivate func optionalCount(_ key: Key, min: Int) throws -> Int? {
-        guard let value = try decodeWholeNumberIfPresent(forKey: key) else { return nil }
+        try decodeWholeNumberIfPresent(forKey: key).map { try atLeast(min, $0, key) }
+    }
+
+    private func atLeast(_ min: Int, _ value: Int, _ key: Key) throws -> Int {
         guard value >= min else { throw invalid(key, "is \(value), expected a whole number ≥ \(min)") }
         return value
     }

@@ -3,11 +3,11 @@
 
 extension MetricsRecord: Codable {
     private enum Field: String, CodingKey, CaseIterable {
-        case epoch, step, loss, lr, time
-        case trainAccuracy = "train_acc", valAccuracy = "val_acc", imagesPerSecond = "images_per_s"
+        case epoch, step, loss, lr, trainAccuracy = "train_acc", valAccuracy = "val_acc"
+        case imagesPerSecond = "images_per_s", time
     }
 
-    /// The keys of the named fields.
+    /// The keys of the named fields, in documentation order.
     public static let fieldKeys = Field.allCases.map(\.stringValue)
 
     /// The record as one line of JSON (no newline), keys sorted.

@@ -19,17 +19,16 @@ struct ResumeProgressRecord: Codable, Equatable {
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        func count(_ key: CodingKeys) throws -> Int? {
-            guard let value = try c.decodeWholeNumberIfPresent(forKey: key) else { return nil }
+        func nonNegative(_ value: Int, _ key: CodingKeys) throws -> Int {
             guard value >= 0 else {
                 throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "expected a whole number ≥ 0")
             }
             return value
         }
-        func required(_ key: CodingKeys) throws -> Int {
-            _ = try c.decodeWholeNumber(forKey: key)
-            return try count(key)!
+        func count(_ key: CodingKeys) throws -> Int? {
+            try c.decodeWholeNumberIfPresent(forKey: key).map { try nonNegative($0, key) }
         }
+        func required(_ key: CodingKeys) throws -> Int { try nonNegative(try c.decodeWholeNumber(forKey: key), key) }
         format = try required(.format)
         progress = ResumeProgress(epoch: try required(.epoch), batchInEpoch: try required(.batchInEpoch),
                                   step: try required(.step), bestMetric: try c.decodeIfPresent(Double.self, forKey: .bestMetric),
