@@ -1,17 +1,18 @@
-// Fuzz target: the JSON parser (JSONValue) and the JSON result files the tool reads back with JSONDecoder
-// (VTAB run results, sweep points, run plans).
+// Fuzz target: JSONCoding's decoding (any JSON value as a JSONTree, compared and re-encoded) and the JSON result
+// files the tool reads back (VTAB run results, sweep points, run plans), with their error messages.
 import Foundation
 @testable import SparseTuning
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    let bytes = UnsafeRawBufferPointer(start: data, count: size)
-    if let value = try? JSONValue.parse(bytes) {
-        _ = value.serialized
+    let blob = Data(bytes: data, count: size)
+    if let tree = try? JSONCoding.decode(JSONTree.self, from: blob, source: "fuzz") {
+        _ = tree.text
+        _ = tree.leaves
+        _ = tree.differences(from: .object([:]))
     }
-    let blob = Data(bytes)
-    _ = try? JSONDecoder().decode(VTABRunResult.self, from: blob)
-    _ = try? JSONDecoder().decode(SweepPoint.self, from: blob)
-    _ = try? JSONDecoder().decode(VTABExperiment.RunPlan.self, from: blob)
+    _ = try? JSONCoding.decode(VTABRunResult.self, from: blob, source: "fuzz")
+    _ = try? JSONCoding.decode(SweepPoint.self, from: blob, source: "fuzz")
+    _ = try? JSONCoding.decode(VTABExperiment.RunPlan.self, from: blob, source: "fuzz")
     return 0
 }

@@ -83,39 +83,21 @@ struct BenchCommand: ParsableCommand {
             results.append(r)
         }
         if json {
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             struct Out: Encodable {
                 let arch: String, image_size: Int, threads: Int, mode: String, method: String, gflops_convention: String
-                let precision: String, peak: MatmulPeak?, peak_reference: String, rate_convention: String
+                let precision: String, peak: Nullable<MatmulPeak>, peak_reference: String, rate_convention: String
                 let cpu_time_convention: String
                 let results: [BenchmarkResult]
-
-                func encode(to encoder: Encoder) throws {  // `peak` as null when not measured
-                    enum K: String, CodingKey {
-                        case arch, image_size, threads, mode, method, gflops_convention, precision, peak, peak_reference
-                        case rate_convention, cpu_time_convention, results
-                    }
-                    var c = encoder.container(keyedBy: K.self)
-                    try c.encode(arch, forKey: .arch); try c.encode(image_size, forKey: .image_size)
-                    try c.encode(threads, forKey: .threads); try c.encode(mode, forKey: .mode)
-                    try c.encode(method, forKey: .method); try c.encode(gflops_convention, forKey: .gflops_convention)
-                    try c.encode(precision, forKey: .precision); try c.encode(peak, forKey: .peak)
-                    try c.encode(peak_reference, forKey: .peak_reference)
-                    try c.encode(rate_convention, forKey: .rate_convention)
-                    try c.encode(cpu_time_convention, forKey: .cpu_time_convention)
-                    try c.encode(results, forKey: .results)
-                }
             }
             let out = Out(arch: model.arch ?? "custom", image_size: vit.config.imageSize, threads: Compute.threads,
                           mode: train ? "train" : "inference", method: vit.tuning.method.rawValue,
                           gflops_convention: "fvcore: one multiply-accumulate counts as one FLOP"
                               + (train ? "; training counted as \(vit.tuning.trainsBackbone ? 3 : 2)× the forward" : ""),
-                          precision: vit.precision.rawValue, peak: peak, peak_reference: referenceSource,
+                          precision: vit.precision.rawValue, peak: Nullable(peak), peak_reference: referenceSource,
                           rate_convention: "achieved_gflop_per_s and peak_gflop_per_s count 2 FLOPs per multiply-accumulate (2·gflops·images/s; 2·M·N·K per probed product)",
                           cpu_time_convention: "user_s and sys_s: getrusage(RUSAGE_SELF) over the timed runs, all threads; wall_s: the timed runs' wall time",
                           results: results)
-            print(String(decoding: try enc.encode(out), as: UTF8.self))
+            try printJSON(out)
             return
         }
         print("batch   img/s (median, min–max)   ms/\(train ? "step " : "batch")   GFLOP/s   % of peak   peak RSS MiB   activations MB   runs   CPU s user / sys   sys % of wall")

@@ -47,44 +47,40 @@ struct DemoCommand: ParsableCommand {
 
         note("2/4 pretraining the backbone from random weights on 'shapes' (\(shapes.classNames.joined(separator: ", ")); \(pretrainCount) images, \(preEpochs) epochs)")
         let backbone = "\(dir)/backbone.safetensors"
-        let pre = try child(["train", "--method", "full", "--data", pretrainData, "--epochs", "\(preEpochs)", "--batch", "64",
+        let pre = try child(TrainJSON.self, ["train", "--method", "full", "--data", pretrainData, "--epochs", "\(preEpochs)", "--batch", "64",
                              "--lr", "3e-3", "--warmup-epochs", "2", "--weight-decay", "0.05", "--output", backbone, "--json"]
                             + Self.architecture + threadArgs)
-        note(String(format: "    pretrained: %.1f%% top-1 on held-out shapes", 100 * (pre["eval_top1"] as? Double ?? 0)))
+        note(String(format: "    pretrained: %.1f%% top-1 on held-out shapes", 100 * (pre.evalTop1 ?? 0)))
 
         note("3/4 fine-tuning on 'new-shapes' (\(newShapes.classNames.joined(separator: ", ")); \(finetuneCount) images, \(ftEpochs) epochs) with \(methodList.joined(separator: ", "))")
-        var rows: [[String: Any]] = []
+        var rows: [(train: TrainJSON, inferImagesPerSecond: Double)] = []
         for m in methodList {
             let task = "\(dir)/\(m).safetensors"
             var args = ["train", "--weights", backbone, "--method", m, "--data", finetuneData, "--epochs", "\(ftEpochs)",
                         "--batch", "32", "--warmup-epochs", "2", "--output", task, "--json"] + threadArgs
             if m == "full" { args += ["--lr", "2e-4"] }
-            var r = try child(args)
-            note(String(format: "    %@: %.1f%% top-1", m, 100 * (r["eval_top1"] as? Double ?? 0)))
-            let bench = try child(["bench", "--weights", backbone, "--weights", task, "--batch", "32", "--min-time", quick ? "0" : "2",
+            let r = try child(TrainJSON.self, args)
+            note(String(format: "    %@: %.1f%% top-1", m, 100 * (r.evalTop1 ?? 0)))
+            let bench = try child(BenchJSON.self, ["bench", "--weights", backbone, "--weights", task, "--batch", "32", "--min-time", quick ? "0" : "2",
                                    "--min-runs", "2", "--warmup", "1", "--json"] + threadArgs)
-            let result = (bench["results"] as? [[String: Any]])?.first ?? [:]
-            r["infer_images_per_s"] = result["images_per_s"]
-            rows.append(r)
+            rows.append((r, bench.results.first?.imagesPerSecond ?? 0))
         }
 
         note("4/4 done")
         print("\nFine-tuning a ViT pretrained on four shapes (width 64, 6 blocks, 64×64 images) to four new shapes; \(ftEpochs) epochs each:")
         print("method          top-1    trainable   GFLOPs   train img/s   infer img/s   peak RSS MiB")
-        for r in rows {
-            let params = Double(r["trainable_parameters"] as? Int ?? 0)
-            let name = (r["method"] as? String ?? "?").padding(toLength: 14, withPad: " ", startingAt: 0)
+        for (r, inferImagesPerSecond) in rows {
+            let name = r.method.padding(toLength: 14, withPad: " ", startingAt: 0)
             print(name + String(format: " %6.1f%%  %9.1f K  %7.3f  %12.1f  %12.1f  %13.0f",
-                         100 * (r["eval_top1"] as? Double ?? 0), params / 1e3, r["gflops"] as? Double ?? 0,
-                         r["train_images_per_s"] as? Double ?? 0, r["infer_images_per_s"] as? Double ?? 0,
-                         r["peak_rss_mb"] as? Double ?? 0))
+                         100 * (r.evalTop1 ?? 0), Double(r.trainableParameters) / 1e3, r.gflops,
+                         r.trainImagesPerSecond, inferImagesPerSecond, r.peakRSSMB))
         }
         print("GFLOPs per image follow fvcore (1 multiply-accumulate = 1 FLOP); train img/s include data loading and evaluation;"
               + " peak RSS is each training process's. Files: \(dir)")
     }
 
     /// Runs this executable with `args`, streaming its progress (stderr) and parsing the JSON it prints on stdout.
-    private func child(_ args: [String]) throws -> [String: Any] {
+    private func child<Summary: Decodable>(_ summary: Summary.Type, _ args: [String]) throws -> Summary {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0].contains("/")
             ? CommandLine.arguments[0] : Bundle.main.executablePath ?? CommandLine.arguments[0])
@@ -98,10 +94,21 @@ struct DemoCommand: ParsableCommand {
         guard p.terminationStatus == 0 else {
             throw SparseTuningError("the demo step `sparse-tune \(args.prefix(3).joined(separator: " ")) …` failed (exit \(p.terminationStatus))")
         }
-        let text = String(decoding: data, as: UTF8.self)
-        guard let json = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
-            throw SparseTuningError("the demo step `sparse-tune \(args.first ?? "")` printed no JSON summary")
+        do {
+            return try JSONCoding.decode(summary, from: data, source: "the output of `sparse-tune \(args.first ?? "")`")
+        } catch {
+            throw SparseTuningError("the demo step `sparse-tune \(args.first ?? "")` printed no JSON summary (\(error))")
         }
-        return json
     }
+}
+
+/// The part of `bench --json` the demo reads: each batch size's inference rate.
+private struct BenchJSON: Decodable {
+    struct Row: Decodable {
+        var imagesPerSecond: Double
+
+        private enum CodingKeys: String, CodingKey { case imagesPerSecond = "images_per_s" }
+    }
+
+    var results: [Row]
 }

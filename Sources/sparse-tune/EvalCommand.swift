@@ -35,15 +35,7 @@ struct EvalCommand: ParsableCommand {
         if let predictions { try result.writePredictionsCSV(to: predictions, source: source) }
         let perClass = result.confusion.perClassAccuracy
         if json {
-            let out: [String: Any] = [
-                "samples": result.samples, "top1": result.top1, "top5": result.top5, "loss": result.loss,
-                "images_per_s": result.imagesPerSecond, "skipped_images": result.skipped,
-                "per_class_accuracy": perClass.enumerated().map { i, a in
-                    ["class": i, "name": i < names.count ? names[i] : "\(i)", "accuracy": a as Any, "support": result.confusion.support(i)] as [String: Any]
-                },
-            ]
-            let data = try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            try printJSON(EvalJSON(result, classNames: names))
             return
         }
         print(String(format: "%d images: top-1 %.2f%%, top-5 %.2f%%, loss %.4f, %.1f img/s", result.samples,

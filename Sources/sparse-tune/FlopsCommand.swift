@@ -18,19 +18,7 @@ struct FlopsCommand: ParsableCommand {
         try tuning.validate(depth: config.depth)
         let report = FLOPCounter.count(config, tuning: tuning)
         if json {
-            let t = report.total
-            let out: [String: Any] = [
-                "gflops": report.gflops,
-                "flops": t.total,
-                "convention": "fvcore: one multiply-accumulate counts as one FLOP",
-                "image_size": config.imageSize,
-                "by_operator": ["linear": t.linear, "matmul": t.matmul, "conv": t.conv, "layer_norm": t.layerNorm],
-                "blocks": report.blocks.enumerated().map { l, b in
-                    ["block": l, "tokens_in": b.tokensIn, "tokens_out": b.tokensOut, "gflops": Double(b.flops.total) / 1e9] as [String: Any]
-                },
-            ]
-            let data = try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            try printJSON(FlopsJSON(report, imageSize: config.imageSize))
             return
         }
         print("FLOPs, fvcore convention (1 multiply-accumulate = 1 FLOP), one \(config.imageSize)×\(config.imageSize) image")

@@ -16,24 +16,7 @@ struct InspectCommand: ParsableCommand {
     func run() throws {
         let info = try Checkpoint.inspect(file)
         if json {
-            var out: [String: Any] = [
-                "file": file, "format": info.format.rawValue, "parameters": info.totalParameters,
-                "metadata": info.metadata,
-                "tensors": info.rows.map { ["name": $0.name, "dtype": $0.dtype, "shape": $0.shape] as [String: Any] },
-            ]
-            if let l = info.googleLayout {
-                out["google_layout"] = ["dim": l.dim, "depth": l.depth, "heads": l.heads, "mlp": l.mlpDim,
-                                        "patch": l.patchSize, "tokens": l.tokens, "head_classes": l.headClasses as Any]
-            }
-            if let c = info.huggingFace {
-                out["huggingface_config"] = ["file": c.file, "architecture": c.architecture as Any, "dim": c.dim,
-                                             "depth": c.depth, "heads": c.heads, "mlp": c.mlpDim, "patch": c.patchSize,
-                                             "image_size": c.imageSize, "eps": Double(c.eps), "qkv_bias": c.qkvBias,
-                                             "class_names": c.classNames as Any]
-            }
-            if let p = info.mappingProblem { out["mapping_problem"] = p }
-            let data = try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            try printJSON(InspectJSON(file: file, info))
             return
         }
         print("\(file): \(info.format.rawValue), \(info.rows.count) tensors, \(info.totalParameters) parameters"

@@ -38,7 +38,7 @@ struct PredictCommand: ParsableCommand {
         guard vit.config.classes > 0 else { throw SparseTuningError("the model has no head (--classes 0); nothing to predict") }
         let names = try labels.map { try readLabels($0, classes: vit.config.classes) } ?? built.classNames
         let pre = try built.preprocessor(resize: resize, cropPct: cropPct, norm: norm, defaultMode: .shortSideCrop(cropPct: 0.9))
-        var results: [[String: Any]] = []
+        var results: [PredictJSON.Prediction] = []
         for start in stride(from: 0, to: images.count, by: batchSize) {
             let paths = Array(images[start..<min(images.count, start + batchSize)])
             let logits = try vit.forward(try pre.batch(paths: paths))
@@ -46,21 +46,21 @@ struct PredictCommand: ParsableCommand {
             for (i, path) in paths.enumerated() {
                 let probs = softmax(Array(UnsafeBufferPointer(start: logits.data + i * k, count: k)))
                 let order = probs.indices.sorted { probs[$0] > probs[$1] || (probs[$0] == probs[$1] && $0 < $1) }.prefix(top)
-                let entries = order.map { c in
-                    ["class": c, "label": names.flatMap { c < $0.count ? $0[c] : nil } ?? "\(c)", "probability": Double(probs[c])] as [String: Any]
+                let top = order.map { c in
+                    PredictJSON.Guess(class: c, label: names.flatMap { c < $0.count ? $0[c] : nil } ?? "\(c)",
+                                      probability: Double(probs[c]))
                 }
-                results.append(["image": path, "top": entries])
+                results.append(PredictJSON.Prediction(image: path, top: top))
             }
         }
         if json {
-            let data = try JSONSerialization.data(withJSONObject: ["predictions": results], options: [.prettyPrinted, .sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            try printJSON(PredictJSON(predictions: results))
             return
         }
         for r in results {
-            print(r["image"] as! String)
-            for (rank, e) in (r["top"] as! [[String: Any]]).enumerated() {
-                print(String(format: "  %d. %@  %.4f", rank + 1, e["label"] as! String, e["probability"] as! Double))
+            print(r.image)
+            for (rank, e) in r.top.enumerated() {
+                print(String(format: "  %d. %@  %.4f", rank + 1, e.label, e.probability))
             }
         }
     }

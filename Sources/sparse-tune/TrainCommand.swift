@@ -103,19 +103,7 @@ struct TrainCommand: ParsableCommand {
         let summary = try trainer.run(resume: resume, stopAfter: stopAfter,
                                       progress: ProgressLine(epochs: options.epochs, stepsPerEpoch: trainer.stepsPerEpoch))
         if json {
-            let gflops = FLOPCounter.count(vit.config, tuning: vit.tuning).gflops
-            var out: [String: Any] = [
-                "method": vit.tuning.method.rawValue, "epochs": summary.epochs, "steps": summary.steps,
-                "final_loss": summary.finalLoss, "train_accuracy": summary.trainAccuracy,
-                "train_images_per_s": summary.imagesPerSecond, "seconds": summary.seconds, "peak_rss_mb": summary.peakRSSMB,
-                "trainable_parameters": vit.trainableCount, "trainable_parameters_without_head": vit.trainableCountWithoutHead,
-                "gflops": gflops, "output": output,
-            ]
-            if let e = summary.evaluation {
-                out["eval_top1"] = e.top1; out["eval_top5"] = e.top5; out["eval_images_per_s"] = e.imagesPerSecond
-            }
-            let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            try printJSON(TrainJSON(model: vit, summary: summary, output: output), pretty: false)
             return
         }
         var line = String(format: "done: %d epochs, final train loss %.4f, train acc %.2f%%", summary.epochs, summary.finalLoss,

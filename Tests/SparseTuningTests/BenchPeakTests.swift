@@ -28,13 +28,13 @@ final class BenchPeakTests: XCTestCase {
         XCTAssertEqual(peak.gflops(for: .fp32), peak.fp32GFLOPs)
 
         // JSON keeps every key (bf16 ones null when unsupported) and reads back.
-        let data = try JSONEncoder().encode(peak)
-        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let data = try JSONCoding.encode(peak)
+        let json = try JSONCoding.decode(JSONTree.self, from: data, source: "peak")
         for key in ["fp32_gflop_per_s", "bf16_gflop_per_s", "bf16_unsupported", "threads", "m", "k", "n", "isa",
                     "statistic", "flop_convention", "cores_used"] {
             XCTAssertTrue(json.keys.contains(key), "peak JSON lacks \(key): \(json.keys.sorted())")
         }
-        let back = try JSONDecoder().decode(MatmulPeak.self, from: data)
+        let back = try JSONCoding.decode(MatmulPeak.self, from: data, source: "peak")
         XCTAssertEqual(back.fp32GFLOPs, peak.fp32GFLOPs)
         XCTAssertEqual(back.bf16GFLOPs, peak.bf16GFLOPs)
     }
@@ -57,36 +57,36 @@ final class BenchPeakTests: XCTestCase {
     func testBenchJSONHasPeakAndCPUKeys() throws {
         let (code, out, err) = try runSparseTune(["bench"] + tiny + quick + ["--json"])
         XCTAssertEqual(code, 0, err)
-        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any], out)
+        let json = try jsonTree(out)
         for key in ["arch", "image_size", "threads", "mode", "method", "gflops_convention", "results",  // as before
                     "precision", "peak", "peak_reference", "rate_convention", "cpu_time_convention"] {
             XCTAssertNotNil(json[key], "bench JSON lacks \(key)")
         }
-        let peak = try XCTUnwrap(json["peak"] as? [String: Any])
-        let fp32 = try XCTUnwrap(peak["fp32_gflop_per_s"] as? Double)
+        let peak = try XCTUnwrap(json["peak"])
+        let fp32 = try XCTUnwrap(peak["fp32_gflop_per_s"]?.double)
         XCTAssertTrue(fp32.isFinite && fp32 > 0)
         XCTAssertTrue(peak.keys.contains("bf16_gflop_per_s"))
-        let results = try XCTUnwrap(json["results"] as? [[String: Any]])
+        let results = try XCTUnwrap(json["results"]?.array)
         XCTAssertEqual(results.count, 2)
         for r in results {
             for key in ["batch", "iterations", "images_per_s", "ms_per_batch", "gflops", "achieved_gflop_per_s",
                         "peak_rss_mb", "user_s", "sys_s", "wall_s", "sys_pct_of_wall"] {
-                XCTAssertNotNil(r[key] as? Double, "result lacks number \(key): \(r)")
+                XCTAssertNotNil(r[key]?.double, "result lacks number \(key): \(r)")
             }
-            XCTAssertEqual(r["peak_gflop_per_s"] as? Double, fp32, "fp32 model: the fp32 peak")
-            let pct = try XCTUnwrap(r["pct_of_peak"] as? Double)
-            XCTAssertEqual(pct, 100 * (r["achieved_gflop_per_s"] as! Double) / fp32, accuracy: 1e-9)
+            XCTAssertEqual(r["peak_gflop_per_s"]?.double, fp32, "fp32 model: the fp32 peak")
+            let pct = try XCTUnwrap(r["pct_of_peak"]?.double)
+            XCTAssertEqual(pct, 100 * r["achieved_gflop_per_s"]!.double! / fp32, accuracy: 1e-9)
         }
 
         // --no-peak: no probe, the peak keys null; the table says so.
         let (code2, out2, err2) = try runSparseTune(["bench"] + tiny + quick + ["--json", "--no-peak", "--train"])
         XCTAssertEqual(code2, 0, err2)
-        let json2 = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(out2.utf8)) as? [String: Any], out2)
-        XCTAssertTrue(json2["peak"] is NSNull, "\(String(describing: json2["peak"]))")
-        XCTAssertEqual(json2["mode"] as? String, "train")
-        let r2 = try XCTUnwrap((json2["results"] as? [[String: Any]])?.first)
-        XCTAssertTrue(r2["pct_of_peak"] is NSNull)
-        XCTAssertNotNil(r2["user_s"] as? Double)
+        let json2 = try jsonTree(out2)
+        XCTAssertEqual(json2["peak"], .null)
+        XCTAssertEqual(json2["mode"]?.string, "train")
+        let r2 = try XCTUnwrap(json2["results"]?[0])
+        XCTAssertEqual(r2["pct_of_peak"], .null)
+        XCTAssertNotNil(r2["user_s"]?.double)
     }
 
     func testBenchTablePrintsPeakFirst() throws {
@@ -106,11 +106,11 @@ final class BenchPeakTests: XCTestCase {
         XCTAssertTrue(out.contains("bf16: not supported"), out)
         let (code2, out2, err2) = try runSparseTune(["bench"] + tiny + quick + ["--json"], environment: env)
         XCTAssertEqual(code2, 0, err2)
-        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(out2.utf8)) as? [String: Any], out2)
-        let peak = try XCTUnwrap(json["peak"] as? [String: Any])
-        XCTAssertTrue(peak["bf16_gflop_per_s"] is NSNull)
-        XCTAssertNotNil(peak["bf16_unsupported"] as? String)
-        XCTAssertGreaterThan(peak["fp32_gflop_per_s"] as? Double ?? 0, 0)
+        let json = try jsonTree(out2)
+        let peak = try XCTUnwrap(json["peak"])
+        XCTAssertEqual(peak["bf16_gflop_per_s"], .null)
+        XCTAssertNotNil(peak["bf16_unsupported"]?.string)
+        XCTAssertGreaterThan(peak["fp32_gflop_per_s"]?.double ?? 0, 0)
         let (code3, _, err3) = try runSparseTune(["bench"] + tiny + quick + ["--precision", "bf16"], environment: env)
         XCTAssertEqual(code3, 1)
         XCTAssertTrue(err3.hasPrefix("error: --precision bf16: bf16 precision needs a CPU with AVX512-BF16"), err3)

@@ -55,11 +55,30 @@ final class CLITests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: "\(dir)/y.npy"), "no output written on error")
     }
 
+    func testInspectJSONKeepsItsKeys() throws {
+        let (code, out, err) = try run(["inspect", fixturePath("hf/vit_cls"), "--json"])
+        XCTAssertEqual(code, 0, err)
+        let hf = try jsonTree(out)
+        XCTAssertEqual(hf.keys, ["file", "format", "parameters", "metadata", "tensors", "huggingface_config"])
+        XCTAssertEqual(hf["tensors"]?[0]?.keys, ["name", "dtype", "shape"])
+        XCTAssertEqual(hf["huggingface_config"]?.keys, ["file", "architecture", "dim", "depth", "heads", "mlp", "patch",
+                                                         "image_size", "eps", "qkv_bias", "class_names"])
+        let (gcode, gout, gerr) = try run(["inspect", fixturePath("checkpoint/tiny_google.npz"), "--json"])
+        XCTAssertEqual(gcode, 0, gerr)
+        let google = try jsonTree(gout)
+        XCTAssertEqual(google["google_layout"]?.keys, ["dim", "depth", "heads", "mlp", "patch", "tokens", "head_classes"])
+        XCTAssertFalse(gout.contains(#"\/"#), "slashes are not escaped")
+    }
+
     func testFlopsJSON() throws {
         let (code, out, _) = try run(["flops", "--arch", "vit-b16", "--json"])
         XCTAssertEqual(code, 0)
-        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
-        XCTAssertEqual(json["flops"] as? Int, 17_582_740_224)
-        XCTAssertEqual(json["gflops"] as? Double ?? 0, 17.582740224, accuracy: 1e-9)
+        let json = try jsonTree(out)
+        XCTAssertEqual(json["flops"]?.int, 17_582_740_224)
+        XCTAssertEqual(json["gflops"]?.double ?? 0, 17.582740224, accuracy: 1e-9)
+        XCTAssertEqual(json.keys, ["gflops", "flops", "convention", "image_size", "by_operator", "blocks"])
+        XCTAssertEqual(json["by_operator"]?.keys, ["linear", "matmul", "conv", "layer_norm"])
+        XCTAssertEqual(json["blocks"]?.array?.count, 12)
+        XCTAssertEqual(json["blocks"]?[0]?.keys, ["block", "tokens_in", "tokens_out", "gflops"])
     }
 }

@@ -53,13 +53,13 @@ final class CheckpointHFViTTests: XCTestCase {
     }
 
     /// A copy of the vit_cls directory with config.json edited by `edit` (keys removed or replaced).
-    func editedCopy(_ edit: (inout [String: Any]) -> Void) throws -> String {
+    func editedCopy(_ edit: (inout [String: JSONTree]) -> Void) throws -> String {
         let dir = temporaryDirectory(self)
         try FileManager.default.copyItem(atPath: fixturePath("hf/vit_cls/model.safetensors"), toPath: "\(dir)/model.safetensors")
         let data = try Data(contentsOf: URL(fileURLWithPath: fixturePath("hf/vit_cls/config.json")))
-        var json = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
+        var json = try JSONCoding.decode([String: JSONTree].self, from: data, source: "config.json")
         edit(&json)
-        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: "\(dir)/config.json"))
+        try JSONCoding.encode(json).write(to: URL(fileURLWithPath: "\(dir)/config.json"))
         return dir
     }
 
@@ -70,7 +70,7 @@ final class CheckpointHFViTTests: XCTestCase {
                 for m in mentions { XCTAssertTrue(message.contains(m), "'\(m)' not in: \(message)", line: line) }
             }
         }
-        assertLoadError(try editedCopy { $0["hidden_size"] = nil }, mentions: ["config.json", "missing key 'hidden_size'"])
+        assertLoadError(try editedCopy { $0["hidden_size"] = nil }, mentions: ["config.json: at \"hidden_size\": missing"])
         assertLoadError(try editedCopy { $0["hidden_act"] = "gelu_new" }, mentions: ["config.json", "hidden_act", "gelu_new"])
         assertLoadError(try editedCopy { $0["intermediate_size"] = 64 },
                         mentions: ["model.safetensors", "intermediate.dense.weight", "intermediate_size 64", "[64, 24]"])
@@ -115,7 +115,7 @@ final class CheckpointHFViTTests: XCTestCase {
         try assertCLIError(["forward", "--weights", cls, "--depth", "6"] + run, mentions: "--depth 6 disagrees")
         try assertCLIError(["forward", "--weights", cls, "--arch", "vit-b16"] + run, mentions: "hidden_size is 24")
         try assertCLIError(["forward", "--weights", try editedCopy { $0["num_attention_heads"] = nil }] + run,
-                           mentions: "missing key 'num_attention_heads'")
+                           mentions: "config.json: at \"num_attention_heads\": missing")
         try assertCLIError(["forward", "--weights", try editedCopy { $0["hidden_act"] = "relu" }] + run, mentions: "hidden_act")
         try assertCLIError(["forward", "--weights", try editedCopy { $0["hidden_size"] = 48; $0["intermediate_size"] = 96 }] + run,
                            mentions: "hidden_size 48")

@@ -19,9 +19,9 @@ final class CheckpointNPYFormatsTests: XCTestCase {
         let fixture = try Fixture("checkpoint/formats/expected.safetensors")
         var ints: [String: (shape: [Int], values: [Int64])] = [:]
         for (name, json) in fixture.file.metadata {
-            let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
-            let shape = try XCTUnwrap(object["shape"] as? [NSNumber]).map(\.intValue)
-            let values = try XCTUnwrap(object["values"] as? [NSNumber]).map(\.int64Value)
+            let object = try jsonTree(json)
+            let shape = try XCTUnwrap(object["shape"]?.array).compactMap(\.int)
+            let values = try XCTUnwrap(object["values"]?.array).compactMap(\.int).map(Int64.init)
             ints[name] = (shape, values)
         }
         return (fixture, ints)

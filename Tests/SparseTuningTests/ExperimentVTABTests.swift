@@ -111,8 +111,8 @@ final class ExperimentVTABTests: XCTestCase {
         }
         let head = #""name": "dtd", "classes": 47, "group": "Natural""#
         bad("{\(head)}", "vpt_prompts", "missing")
-        bad("{\(head), \"vpt_prompts\": 10, \"colour\": 1}", "'colour'")
-        bad("{\(head), \"vpt_prompts\": \"ten\"}", "vpt_prompts", "a string")
+        bad("{\(head), \"vpt_prompts\": 10, \"colour\": 1}", "at \"colour\": unknown key (allowed: name, classes")
+        bad("{\(head), \"vpt_prompts\": \"ten\"}", "at \"vpt_prompts\": expected an integer, found a string")
         bad("{\(head), \"vpt_prompts\": 10, \"recipe\": {\"lr\": -1}}", "recipe.lr")
         bad("{\(head), \"vpt_prompts\": 10, \"recipe\": {\"learning_rate\": 1}}", "recipe.learning_rate")
         bad("{\(head), \"vpt_prompts\": 10, \"recipe\": {\"optimizer\": \"sgd\"}}", "recipe.optimizer", "sgd")
@@ -121,7 +121,7 @@ final class ExperimentVTABTests: XCTestCase {
         bad("{\(head), \"vpt_prompts\": 10, \"methods\": {\"evit\": {\"keep_rate\": 1.5}}}", "methods.evit.keep_rate", "(0, 1]")
         bad("{\(head), \"vpt_prompts\": 10, \"recipe\": {\"ts_layers\": [6, 3]}}", "recipe.ts_layers")
         bad(#"{"name": "dtd", "classes": 47, "group": "Nature", "vpt_prompts": 1}"#, "group", "Nature")
-        bad("{\(head), \"vpt_prompts\": 10,}", "not valid JSON")
+        bad("{\(head), \"vpt_prompts\": 10", "not valid JSON")
 
         // A folder: the file name, the docs/METHOD.md §8 table and completeness are checked.
         let dir = temporaryDirectory(self)
@@ -276,7 +276,7 @@ final class ExperimentVTABTests: XCTestCase {
         let plan = try e.plan(task: task, method: .linear)
         let run = e.runDirectory(task: "eurosat", method: .linear)
         try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
-        try JSONEncoder().encode(plan).write(to: URL(fileURLWithPath: "\(run)/run.json"))
+        try JSONCoding.encode(plan).write(to: URL(fileURLWithPath: "\(run)/run.json"))
         let train = try VTABDataset.open(root: root, task: "eurosat", split: "train800val200")
         let model = try backbone.makeModel(tuning: plan.tuning, classes: 10, seed: 0)
         _ = try Trainer(model: model, options: plan.options, train: train, eval: nil, normalization: .inception,

@@ -24,14 +24,14 @@ struct ImageFixture {
     /// Every manifest entry, sorted by name.
     static func all() throws -> [ImageFixture] {
         let data = try Data(contentsOf: URL(fileURLWithPath: path("manifest.json")))
-        let root = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        let entries = try XCTUnwrap(root["entries"] as? [String: [String: Any]])
+        let root = try JSONCoding.decode(JSONTree.self, from: data, source: path("manifest.json"))
+        guard case .object(let entries)? = root["entries"] else { throw SparseTuningError("manifest.json: no entries") }
         return try entries.keys.sorted().map { name in
             let e = entries[name]!
             return ImageFixture(
-                name: name, file: try XCTUnwrap(e["file"] as? String), shape: try XCTUnwrap(e["shape"] as? [Int]),
-                image: e["image"] as? String, source: e["source"] as? String, size: e["size"] as? [Int],
-                cropPct: e["crop_pct"] as? Double, normalization: e["normalization"] as? String)
+                name: name, file: try XCTUnwrap(e["file"]?.string), shape: try XCTUnwrap(e["shape"]?.array?.compactMap(\.int)),
+                image: e["image"]?.string, source: e["source"]?.string, size: e["size"]?.array?.compactMap(\.int),
+                cropPct: e["crop_pct"]?.double, normalization: e["normalization"]?.string)
         }
     }
 

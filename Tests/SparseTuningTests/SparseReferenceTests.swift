@@ -28,7 +28,7 @@ final class SparseReferenceTests: XCTestCase {
 
     func run(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let fx = try Fixture("sparse/\(name).safetensors")
-        let cc = try JSONDecoder().decode(CaseConfig.self, from: Data(fx.meta("case_config").utf8))
+        let cc = try JSONCoding.decode(CaseConfig.self, from: fx.meta("case_config"), source: "case_config")
         var vit = ViTConfig(dim: cc.dim, depth: cc.depth, heads: cc.heads, mlpDim: cc.mlp, patch: cc.patch,
                             imageSize: cc.image_size, classes: cc.classes, pool: Pooling(rawValue: cc.pool)!)
         vit.eps = cc.eps ?? 1e-6

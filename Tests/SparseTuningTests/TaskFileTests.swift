@@ -122,10 +122,16 @@ final class TaskFileTests: XCTestCase {
                                                                             trainCount: 24, testCount: 16, seed: 7,
                                                                             writeClassNames: true)
         let task = "\(dir)/task.safetensors"
-        let (code, _, err) = try runSparseTune(["train", "--weights", backbone] + tinyModelFlags
+        let (code, out, err) = try runSparseTune(["train", "--weights", backbone] + tinyModelFlags
             + ["--rank", "4", "--data", data, "--epochs", "2", "--batch", "8", "--warmup-epochs", "0", "--lr", "0.01",
                "--output", task, "--json"])
         XCTAssertEqual(code, 0, err)
+        // The one-line summary scripts/ read keeps its keys.
+        XCTAssertEqual(out.split(separator: "\n").count, 1, out)
+        XCTAssertEqual(try jsonTree(out).keys, [
+            "method", "epochs", "steps", "final_loss", "train_accuracy", "train_images_per_s", "seconds", "peak_rss_mb",
+            "trainable_parameters", "trainable_parameters_without_head", "gflops", "output", "eval_top1", "eval_top5",
+            "eval_images_per_s"])
         return (backbone, task, data)
     }
 
@@ -173,9 +179,13 @@ final class TaskFileTests: XCTestCase {
         XCTAssertEqual(ccode, 0, cerr)
         XCTAssertNotEqual(cropped, out)
         // eval --eval-resize crop overrides the task's squash too.
-        let (c2, _, e2) = try runSparseTune(["eval", "--weights", backbone, "--weights", task, "--data", data,
-                                             "--eval-resize", "crop", "--predictions", "\(dir)/crop.csv"])
+        let (c2, o2, e2) = try runSparseTune(["eval", "--weights", backbone, "--weights", task, "--data", data,
+                                              "--eval-resize", "crop", "--predictions", "\(dir)/crop.csv", "--json"])
         XCTAssertEqual(c2, 0, e2)
+        let evaluation = try jsonTree(o2)
+        XCTAssertEqual(evaluation.keys, ["samples", "top1", "top5", "loss", "images_per_s", "skipped_images", "per_class_accuracy"])
+        XCTAssertLessThanOrEqual(try XCTUnwrap(evaluation["top1"]?.double), 1, "top1 is a fraction")
+        XCTAssertEqual(evaluation["per_class_accuracy"]?[0]?.keys, ["class", "name", "accuracy", "support"])
         XCTAssertNotEqual(try String(contentsOfFile: "\(dir)/crop.csv", encoding: .utf8).count, 0)
         // visualize defaults to the task's preprocessing as well.
         let (vcode, vout, verr) = try runSparseTune(["visualize", "--weights", backbone, "--weights", task, "--image", images[0],
@@ -186,10 +196,9 @@ final class TaskFileTests: XCTestCase {
 
     /// image → top-1 class from `predict --json`.
     func predictTop1(_ json: String) throws -> [String: Int] {
-        let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any]
         var out: [String: Int] = [:]
-        for p in object["predictions"] as! [[String: Any]] {
-            out[p["image"] as! String] = ((p["top"] as! [[String: Any]])[0]["class"] as! Int)
+        for p in try XCTUnwrap(try jsonTree(json)["predictions"]?.array) {
+            out[try XCTUnwrap(p["image"]?.string)] = try XCTUnwrap(p["top"]?[0]?["class"]?.int)
         }
         return out
     }

@@ -7,16 +7,14 @@ import Foundation
 final class TrainingAdamWTests: XCTestCase {
     private let names = ["w", "b", "big"]
 
-    private func fixtureConfig(_ fixture: Fixture) throws -> [String: Any] {
-        try XCTUnwrap(JSONSerialization.jsonObject(with: Data(fixture.meta("config").utf8)) as? [String: Any])
-    }
+    private func fixtureConfig(_ fixture: Fixture) throws -> JSONTree { try jsonTree(fixture.meta("config")) }
 
     func testMatchesTorchAdamWStepByStep() throws {
         let fixture = try Fixture("optim/adamw.safetensors")
         let config = try fixtureConfig(fixture)
-        let steps = try XCTUnwrap(config["steps"] as? Int)
+        let steps = try XCTUnwrap(config["steps"]?.int)
         for c in ["c0", "c1"] {
-            let h = try XCTUnwrap(config[c] as? [String: Double])
+            let h = try XCTUnwrap(config[c]).leaves.compactMapValues(\.double)
             let params = names.map { Parameter(name: $0, value: fixture["\(c).init.\($0)"].copy(), weightDecay: $0 != "b") }
             let optimizer = try AdamW(parameters: params, lr: 1e-3, betas: (Float(h["beta1"]!), Float(h["beta2"]!)),
                                       eps: Float(h["eps"]!), weightDecay: Float(h["weight_decay"]!))

@@ -158,9 +158,9 @@ final class TrainingCheckpointTests: XCTestCase {
         let path = dir + "/t.safetensors"
         let t = Tensor(shape: [1], values: [1])
         assertError(try TrainingCheckpoint.saveTask([("a", t)], configJSON: "{bad", to: path),
-                    "\(path): the configuration to save is not valid JSON (")
+                    "\(path): the configuration to save: not valid JSON")
         assertError(try TrainingCheckpoint.saveTask([("a", t)], configJSON: "[1]", to: path),
-                    "\(path): the configuration to save is an array, expected a JSON object")
+                    "\(path): the configuration to save: expected an object, found an array")
         assertError(try TrainingCheckpoint.saveTask([("a", t)], configJSON: "{}", to: path,
                                                     metadata: ["sparse_tuning.kind": "x"]),
                     "\(path): metadata key 'sparse_tuning.kind' is reserved")
@@ -175,7 +175,7 @@ final class TrainingCheckpointTests: XCTestCase {
                     "\(plain): has no 'sparse_tuning.config' metadata, so it is not a task file")
         let broken = dir + "/broken.safetensors"
         try Safetensors.write([("a", t)], metadata: ["sparse_tuning.config": "{\"a\":"], to: broken)
-        assertError(try TrainingCheckpoint.loadTask(broken), "\(broken): metadata 'sparse_tuning.config' is not valid JSON")
+        assertError(try TrainingCheckpoint.loadTask(broken), "\(broken): metadata 'sparse_tuning.config': not valid JSON")
 
         let run = try Run(start: 0)
         let resume = dir + "/r.safetensors"
@@ -225,7 +225,7 @@ final class TrainingCheckpointTests: XCTestCase {
         check("\(good): was saved with a different configuration (differs in: extra, method, train.epochs); resume "
               + "with the same settings", config: changed, path: good)
         check("(differs in: method)", config: changed, ignoring: ["train.epochs", "extra"], path: good)
-        check("\(good): the current configuration is not valid JSON", config: "nope", path: good)
+        check("\(good): the current configuration: not valid JSON", config: "nope", path: good)
         let fresh = try Run(start: 0)
         XCTAssertNoThrow(try TrainingCheckpoint.loadResume(
             from: good, optimizer: fresh.optimizer, buffers: fresh.buffers,
@@ -272,27 +272,27 @@ final class TrainingCheckpointTests: XCTestCase {
         try rewrite(good, to: bad) { _, m in m["sparse_tuning.resume"] = nil }
         check("\(bad): resume state has no 'sparse_tuning.resume' metadata")
         try rewrite(good, to: bad) { _, m in m["sparse_tuning.resume"] = "{" }
-        check("\(bad): metadata 'sparse_tuning.resume' is not valid JSON")
+        check("\(bad): metadata 'sparse_tuning.resume': not valid JSON")
         try rewrite(good, to: bad) { _, m in m["sparse_tuning.resume"] = "[]" }
-        check("\(bad): metadata 'sparse_tuning.resume' is an array, expected a JSON object")
+        check("\(bad): metadata 'sparse_tuning.resume': expected an object, found an array")
         try rewrite(good, to: bad) { _, m in
             m["sparse_tuning.resume"] = #"{"format":2,"epoch":0,"batch_in_epoch":0,"step":0}"#
         }
         check("\(bad): resume format 2 is newer than this version reads (1)")
         try rewrite(good, to: bad) { _, m in m["sparse_tuning.resume"] = #"{"format":1,"epoch":0,"step":0}"# }
-        check("\(bad): metadata 'sparse_tuning.resume' needs 'batch_in_epoch' as a whole number ≥ 0")
+        check("\(bad): metadata 'sparse_tuning.resume': at \"batch_in_epoch\": missing")
         try rewrite(good, to: bad) { _, m in
             m["sparse_tuning.resume"] = #"{"format":1,"epoch":-1,"batch_in_epoch":0,"step":0}"#
         }
-        check("needs 'epoch' as a whole number ≥ 0")
+        check("at \"epoch\": expected a whole number ≥ 0")
         try rewrite(good, to: bad) { _, m in
             m["sparse_tuning.resume"] = #"{"format":1,"epoch":0,"batch_in_epoch":0,"step":0,"best_epoch":"x"}"#
         }
-        check("needs 'best_epoch' as a whole number ≥ 0 or null")
+        check("at \"best_epoch\": expected an integer, found a string")
         try rewrite(good, to: bad) { _, m in
             m["sparse_tuning.resume"] = #"{"format":1,"epoch":0,"batch_in_epoch":0,"step":0,"best_metric":"x"}"#
         }
-        check("\(bad): metadata 'sparse_tuning.resume' needs 'best_metric' as a number or null")
+        check("\(bad): metadata 'sparse_tuning.resume': at \"best_metric\": expected a number, found a string")
         try rewrite(good, to: bad) { _, m in
             m["sparse_tuning.resume"] = #"{"format":1,"epoch":3,"batch_in_epoch":1,"step":4,"best_metric":2}"#
         }
@@ -302,7 +302,7 @@ final class TrainingCheckpointTests: XCTestCase {
         // Saving validates too.
         assertError(try TrainingCheckpoint.saveResume(to: bad, optimizer: target.optimizer, progress: target.progress,
                                                       configJSON: "\"s\""),
-                    "\(bad): the configuration to save is a string, expected a JSON object")
+                    "\(bad): the configuration to save: expected an object, found a string")
         assertError(try TrainingCheckpoint.saveResume(to: bad, optimizer: target.optimizer,
                                                       progress: ResumeProgress(epoch: -1), configJSON: "{}"),
                     "\(bad): cannot save negative progress")

@@ -20,9 +20,9 @@ final class TrainingMetricsTests: XCTestCase {
         // Each line is on disk as soon as it is appended (no buffering in the process).
         let text = try String(contentsOfFile: path, encoding: .utf8)
         XCTAssertEqual(text, """
-            {"epoch":0,"step":13,"loss":2.3025851,"lr":0.001,"train_acc":0.25,"images_per_s":48.5,"time":12.75,\
-            "grad_norm":0.5,"keep_rate":1.0,"phase":"train"}
-            {"epoch":0,"step":13,"val_acc":0.7123456789012345,"val_loss":null,"phase":"val \\"q\\""}
+            {"epoch":0,"grad_norm":0.5,"images_per_s":48.5,"keep_rate":1,"loss":2.3025851,"lr":0.001,"phase":"train",\
+            "step":13,"time":12.75,"train_acc":0.25}
+            {"epoch":0,"phase":"val \\"q\\"","step":13,"val_acc":0.7123456789012345,"val_loss":null}
 
             """)
         log.close()
@@ -76,12 +76,12 @@ final class TrainingMetricsTests: XCTestCase {
         let dir = temporaryDirectory(self)
         let path = dir + "/m.jsonl"
         let cases: [(String, String)] = [
-            ("{\"epoch\":0,\"step\":1}\nnot json\n", "\(path):2: not valid JSON ("),
-            ("[1]\n", "\(path):1: expected a JSON object, found an array"),
-            ("{\"epoch\":0}\n", "\(path):1: 'step' is missing or not a whole number"),
-            ("{\"epoch\":0.5,\"step\":1}\n", "\(path):1: 'epoch' is missing or not a whole number"),
-            ("{\"epoch\":0,\"step\":1,\"loss\":\"x\"}\n", "\(path):1: 'loss' is a string, expected a number"),
-            ("{\"epoch\":0,\"step\":1,\"more\":[1]}\n", "\(path):1: 'more' is an array, expected a number or a string"),
+            ("{\"epoch\":0,\"step\":1}\nnot json\n", "\(path):2: not valid JSON"),
+            ("[1]\n", "\(path):1: expected an object, found an array"),
+            ("{\"epoch\":0}\n", "\(path):1: at \"step\": missing"),
+            ("{\"epoch\":0.5,\"step\":1}\n", "\(path):1: at \"epoch\": expected a whole number, found 0.5"),
+            ("{\"epoch\":0,\"step\":1,\"loss\":\"x\"}\n", "\(path):1: at \"loss\": expected a number, found a string"),
+            ("{\"epoch\":0,\"step\":1,\"more\":[1]}\n", "\(path):1: at \"more\": expected a number or a string"),
         ]
         for (content, message) in cases {
             try content.write(toFile: path, atomically: true, encoding: .utf8)

@@ -5,9 +5,9 @@ import Foundation
 @testable import SparseTuning
 
 final class TrainingScheduleTests: XCTestCase {
-    private func configs() throws -> (Fixture, [String: [String: Any]]) {
+    private func configs() throws -> (Fixture, [String: JSONTree]) {
         let fixture = try Fixture("optim/schedule.safetensors")
-        let all = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(fixture.meta("config").utf8)) as? [String: [String: Any]])
+        let all = try JSONCoding.decode([String: JSONTree].self, from: fixture.meta("config"), source: "schedule config")
         return (fixture, all)
     }
 
@@ -18,9 +18,9 @@ final class TrainingScheduleTests: XCTestCase {
         for key in keys {
             let c = all[key]!
             let schedule = try CosineLRSchedule(
-                baseLR: Float(c["lr"] as! Double), totalSteps: c["total"] as! Int, warmupSteps: c["warmup"] as! Int,
-                warmupInitLR: Float(c["warmup_lr_init"] as! Double), minLR: Float(c["lr_min"] as! Double),
-                warmupPrefix: c["warmup_prefix"] as! Bool)
+                baseLR: Float(c["lr"]!.double!), totalSteps: c["total"]!.int!, warmupSteps: c["warmup"]!.int!,
+                warmupInitLR: Float(c["warmup_lr_init"]!.double!), minLR: Float(c["lr_min"]!.double!),
+                warmupPrefix: c["warmup_prefix"]!.bool!)
             let expected = fixture["\(key).lr"].values
             let ours = (0..<expected.count).map { schedule.lr(at: $0) }
             assertClose(ours, expected, atol: 1e-12, rtol: 1e-6, "\(key) \(c)")
@@ -75,8 +75,8 @@ final class TrainingScheduleTests: XCTestCase {
         XCTAssertEqual(keys.count, 2)
         for key in keys {
             let c = all[key]!
-            let schedule = try KeepRateSchedule(target: Float(c["target"] as! Double), startEpoch: c["start_epoch"] as! Int,
-                                                epochs: c["epochs"] as! Int, stepsPerEpoch: c["steps_per_epoch"] as! Int)
+            let schedule = try KeepRateSchedule(target: Float(c["target"]!.double!), startEpoch: c["start_epoch"]!.int!,
+                                                epochs: c["epochs"]!.int!, stepsPerEpoch: c["steps_per_epoch"]!.int!)
             let expected = fixture["\(key).keep"].values
             let ours = (0..<expected.count).map { schedule.keepRate(atStep: $0) }
             assertClose(ours, expected, atol: 0, rtol: 1e-7, "\(key) \(c)")

@@ -35,7 +35,7 @@ final class TrainingTenStepsTests: XCTestCase {
 
     func testTenStepsMatchPyTorch() throws {
         let fx = try Fixture("training/ten_steps.safetensors")
-        let cc = try JSONDecoder().decode(CaseConfig.self, from: Data(fx.meta("case_config").utf8))
+        let cc = try JSONCoding.decode(CaseConfig.self, from: fx.meta("case_config"), source: "case_config")
         XCTAssertEqual(cc.optimizer.schedule, "constant")
         XCTAssertEqual(cc.reduction, "evit")
 

@@ -40,90 +40,49 @@ public struct HuggingFaceViTConfig: Sendable, Equatable {
         return try parse(data, file: path)
     }
 
-    /// Parses the text of a `config.json`; `file` names it in errors.
+    /// Parses the text of a `config.json`; `file` names it in errors. Keys other than the architecture's are ignored.
     public static func parse(_ data: Data, file: String) throws -> HuggingFaceViTConfig {
         func failure(_ message: String) -> SparseTuningError { SparseTuningError("\(file): \(message)") }
-        let json: JSONValue
-        do {
-            json = try data.withUnsafeBytes { try JSONValue.parse($0) }
-        } catch {
-            throw failure("not valid JSON (\((error as? JSONValue.ParseError)?.description ?? "\(error)"))")
+        let keys = try JSONCoding.decode(HuggingFaceConfigFile.self, from: data, source: file)
+        if let type = keys.modelType, type != "vit" {
+            throw failure("model_type is \"\(type)\", expected \"vit\" (a transformers ViT)")
         }
-        guard case .object(let keys) = json else { throw failure("expected a JSON object, found \(json.kind)") }
-
-        func integer(_ key: String) throws -> Int {
-            guard let value = keys[key] else {
-                throw failure("missing key '\(key)' (needed for the architecture of a Hugging Face ViT)")
+        let dim = keys.hiddenSize, heads = keys.numAttentionHeads
+        func square(_ size: HuggingFaceConfigFile.SquareSize, _ key: String) throws -> Int {
+            guard size.height == size.width else {
+                throw failure("key '\(key)' is \(size.height)×\(size.width); only square sizes are supported")
             }
-            guard case .integer(let i) = value, i > 0 else {
-                throw failure("key '\(key)' must be a positive integer, found \(value.serialized)")
-            }
-            return i
+            return size.height
         }
-        /// An integer or a [h, w] pair of equal integers (transformers accepts both for image and patch sizes).
-        func square(_ key: String) throws -> Int {
-            if case .array(let items)? = keys[key] {
-                guard items.count == 2, case .integer(let h) = items[0], case .integer(let w) = items[1], h > 0 else {
-                    throw failure("key '\(key)' must be a positive integer or [h, w], found \(keys[key]!.serialized)")
-                }
-                guard h == w else { throw failure("key '\(key)' is \(h)×\(w); only square sizes are supported") }
-                return h
-            }
-            return try integer(key)
-        }
-
-        switch keys["model_type"] {
-        case nil, .string("vit")?: break
-        case let other?: throw failure("model_type is \(other.serialized), expected \"vit\" (a transformers ViT)")
-        }
-        var architecture: String?
-        if case .array(let list)? = keys["architectures"], case .string(let first)? = list.first { architecture = first }
-        let dim = try integer("hidden_size"), depth = try integer("num_hidden_layers")
-        let heads = try integer("num_attention_heads"), mlpDim = try integer("intermediate_size")
-        let patch = try square("patch_size"), image = try square("image_size")
+        let patch = try square(keys.patchSize, "patch_size"), image = try square(keys.imageSize, "image_size")
         guard dim % heads == 0 else {
             throw failure("hidden_size \(dim) is not divisible by num_attention_heads \(heads)")
         }
         guard image % patch == 0 else { throw failure("image_size \(image) is not a multiple of patch_size \(patch)") }
-        if keys["num_channels"] != nil, try integer("num_channels") != 3 {
-            throw failure("num_channels is \(keys["num_channels"]!.serialized); only 3-channel (RGB) ViTs are supported")
+        if let channels = keys.numChannels, channels != 3 {
+            throw failure("num_channels is \(channels); only 3-channel (RGB) ViTs are supported")
         }
-        switch keys["hidden_act"] {
-        case nil, .string("gelu")?: break
-        case let other?:
-            throw failure("hidden_act is \(other.serialized); only \"gelu\" (exact erf GELU, as timm's ViT) is supported")
-        }
-        var eps: Float = 1e-12
-        switch keys["layer_norm_eps"] {
-        case nil: break
-        case .number(let d)? where d > 0: eps = Float(d)
-        case .integer(let i)? where i > 0: eps = Float(i)
-        case let other?: throw failure("key 'layer_norm_eps' must be a positive number, found \(other.serialized)")
-        }
-        var qkvBias = true
-        switch keys["qkv_bias"] {
-        case nil: break
-        case .bool(let b)?: qkvBias = b
-        case let other?: throw failure("key 'qkv_bias' must be true or false, found \(other.serialized)")
+        if let act = keys.hiddenAct, act != "gelu" {
+            throw failure("hidden_act is \"\(act)\"; only \"gelu\" (exact erf GELU, as timm's ViT) is supported")
         }
         var classNames: [String]?
-        if let value = keys["id2label"] {
-            guard case .object(let labels) = value else { throw failure("key 'id2label' must be an object") }
+        if let labels = keys.id2label {
             var names = [String?](repeating: nil, count: labels.count)
-            for (index, label) in labels {
-                guard let i = Int(index), i >= 0, i < labels.count, case .string(let name) = label, names[i] == nil else {
-                    throw failure("id2label must map \"0\"…\"\(labels.count - 1)\" to names, found \"\(index)\": \(label.serialized)")
+            for (index, name) in labels {
+                guard let i = Int(index), i >= 0, i < labels.count, names[i] == nil else {
+                    throw failure("id2label must map \"0\"…\"\(labels.count - 1)\" to names, found \"\(index)\"")
                 }
                 names[i] = name
             }
             classNames = names.map { $0! }
         }
-        if keys["num_labels"] != nil, let names = classNames, try integer("num_labels") != names.count {
-            throw failure("num_labels \(keys["num_labels"]!.serialized) disagrees with id2label's \(names.count) names")
+        if let count = keys.numLabels, let names = classNames, count != names.count {
+            throw failure("num_labels \(count) disagrees with id2label's \(names.count) names")
         }
-        return HuggingFaceViTConfig(file: file, architecture: architecture, dim: dim, depth: depth, heads: heads,
-                                    mlpDim: mlpDim, patchSize: patch, imageSize: image, eps: eps, qkvBias: qkvBias,
-                                    classNames: classNames)
+        return HuggingFaceViTConfig(file: file, architecture: keys.architectures?.first, dim: dim,
+                                    depth: keys.numHiddenLayers, heads: heads, mlpDim: keys.intermediateSize,
+                                    patchSize: patch, imageSize: image, eps: Float(keys.layerNormEps ?? 1e-12),
+                                    qkvBias: keys.qkvBias ?? true, classNames: classNames)
     }
 
     /// The timm configuration: this shape, eps and image size, with `classes` head outputs (0: features).

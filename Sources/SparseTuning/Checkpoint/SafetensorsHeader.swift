@@ -58,9 +58,9 @@ struct SafetensorsHeader {
         dataStart = 8 + headerLength
         let dataSize = bytes.count - dataStart
 
-        let json: JSONValue
+        let json: SafetensorsJSON
         do {
-            json = try JSONValue.parse(UnsafeRawBufferPointer(rebasing: bytes[8..<dataStart]))
+            json = try SafetensorsJSON.parse(UnsafeRawBufferPointer(rebasing: bytes[8..<dataStart]))
         } catch {
             throw failure("header is not valid JSON: \(error.description)")
         }
@@ -85,7 +85,7 @@ struct SafetensorsHeader {
         self.metadata = metadata
     }
 
-    private static func metadata(_ value: JSONValue, failure: (String) -> SparseTuningError) throws -> [String: String] {
+    private static func metadata(_ value: SafetensorsJSON, failure: (String) -> SparseTuningError) throws -> [String: String] {
         guard case .object(let members) = value else {
             throw failure("'__metadata__' must be an object of strings, found \(value.kind)")
         }
@@ -99,7 +99,7 @@ struct SafetensorsHeader {
         return metadata
     }
 
-    private static func entry(_ name: String, _ value: JSONValue, dataSize: Int,
+    private static func entry(_ name: String, _ value: SafetensorsJSON, dataSize: Int,
                               failure: (String) -> SparseTuningError) throws -> SafetensorsEntry {
         guard case .object(let fields) = value else {
             throw failure("entry must be an object with dtype, shape and data_offsets, found \(value.kind)")
@@ -141,7 +141,7 @@ struct SafetensorsHeader {
         return SafetensorsEntry(name: name, dtype: dtype, shape: shape, elementCount: count, dataRange: begin..<end)
     }
 
-    private static func integers(_ value: JSONValue, field: String,
+    private static func integers(_ value: SafetensorsJSON, field: String,
                                  failure: (String) -> SparseTuningError) throws -> [Int] {
         guard case .array(let items) = value else {
             throw failure("'\(field)' must be an array of integers, found \(value.kind)")

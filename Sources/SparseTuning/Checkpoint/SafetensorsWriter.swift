@@ -19,21 +19,15 @@ public enum Safetensors {
                 throw SparseTuningError("\(path): tensor name '\(item.name)' appears more than once")
             }
         }
-        var members: [String: JSONValue] = [:]
+        var entries: [String: WrittenHeader.Entry] = [:]
         var offset = 0
         for (name, tensor) in ordered {
             let end = offset + 4 * tensor.count
-            members[name] = .object([
-                "dtype": .string(SafetensorsDType.f32.rawValue),
-                "shape": .array(tensor.shape.map { .integer($0) }),
-                "data_offsets": .array([.integer(offset), .integer(end)]),
-            ])
+            entries[name] = WrittenHeader.Entry(dtype: SafetensorsDType.f32.rawValue, shape: tensor.shape,
+                                                dataOffsets: [offset, end])
             offset = end
         }
-        if !metadata.isEmpty {
-            members["__metadata__"] = .object(metadata.mapValues { .string($0) })
-        }
-        var header = Array(JSONValue.object(members).serialized.utf8)
+        var header = Array(try JSONCoding.encode(WrittenHeader(entries: entries, metadata: metadata)))
         header.append(contentsOf: repeatElement(UInt8(ascii: " "), count: (8 - header.count % 8) % 8))
 
         try AtomicFileWriter.writeFile(at: path) { file in
@@ -43,5 +37,26 @@ public enum Safetensors {
                 try file.append(UnsafeRawBufferPointer(start: tensor.data, count: 4 * tensor.count))
             }
         }
+    }
+}
+
+/// The header ``Safetensors/write(_:metadata:to:)`` writes: each tensor's entry under its name, and
+/// `__metadata__` when there is any (keys sorted by ``JSONCoding``).
+private struct WrittenHeader: Encodable {
+    struct Entry: Encodable {
+        var dtype: String
+        var shape: [Int]
+        var dataOffsets: [Int]
+
+        private enum CodingKeys: String, CodingKey { case dtype, shape, dataOffsets = "data_offsets" }
+    }
+
+    var entries: [String: Entry]
+    var metadata: [String: String]
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: AnyCodingKey.self)
+        for (name, entry) in entries { try c.encode(entry, forKey: AnyCodingKey(name)) }
+        if !metadata.isEmpty { try c.encode(metadata, forKey: AnyCodingKey("__metadata__")) }
     }
 }

@@ -40,8 +40,7 @@ public struct RecipeOverrides: Sendable, Equatable, Codable {
     public init() {}
 
     /// The JSON keys accepted in configuration files, in documentation order.
-    public static let jsonKeys = ["lr", "weight_decay", "batch_size", "epochs", "warmup_epochs", "label_smoothing",
-                                  "augment", "seed", "drop_path", "keep_rate", "ts_layers", "prompts", "rank", "lora_rank"]
+    public static let jsonKeys = JSONKey.allCases.map(\.stringValue)
 
     /// True when no field is set.
     public var isEmpty: Bool { self == RecipeOverrides() }

@@ -132,7 +132,8 @@ public struct SweepExperiment {
         let dir = pointDirectory(tuning)
         let pointFile = (dir as NSString).appendingPathComponent("point.json")
         if trainedTensors == nil, FileManager.default.fileExists(atPath: pointFile),
-           let done = try? JSONDecoder().decode(SweepPoint.self, from: Data(contentsOf: URL(fileURLWithPath: pointFile))) {
+           let data = FileManager.default.contents(atPath: pointFile),
+           let done = try? JSONCoding.decode(SweepPoint.self, from: data, source: pointFile) {
             log("\(label): done earlier (\(pointFile))")
             return done
         }
@@ -168,9 +169,7 @@ public struct SweepExperiment {
                                imagesPerSecond: try throughput.measure(model), trainableParameters: model.trainableCount,
                                trainSeconds: seconds, trained: trainedTensors == nil)
         if trainedTensors == nil {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-            try AtomicFileWriter.write([UInt8](encoder.encode(point)), to: pointFile)
+            try AtomicFileWriter.write([UInt8](JSONCoding.encode(point, pretty: true)), to: pointFile)
             try? FileManager.default.removeItem(atPath: TrainingCheckpoint.resumePath(
                 forTask: (dir as NSString).appendingPathComponent("task.safetensors")))
         }

@@ -215,7 +215,8 @@ public struct VTABExperiment {
 
         let resume = FileManager.default.fileExists(atPath: resumePath)
         if resume {
-            if var saved = try? JSONDecoder().decode(RunPlan.self, from: Data(contentsOf: URL(fileURLWithPath: planPath))) {
+            if let data = FileManager.default.contents(atPath: planPath),
+               var saved = try? JSONCoding.decode(RunPlan.self, from: data, source: planPath) {
                 saved.options.workers = plan.options.workers  // decoding threads do not change the result
                 guard saved == plan else {
                     throw SparseTuningError("\(dir) was started with other settings (\(Self.differences(saved, plan))); "
@@ -229,9 +230,7 @@ public struct VTABExperiment {
             }
             log("\(prefix): resuming after epoch \(done) of \(plan.options.epochs)")
         } else {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-            try AtomicFileWriter.write([UInt8](encoder.encode(plan)), to: planPath)
+            try AtomicFileWriter.write([UInt8](JSONCoding.encode(plan, pretty: true)), to: planPath)
             log("\(prefix): training on \(train.count) images for \(plan.options.epochs) epochs, testing on \(test.count)")
         }
 
@@ -267,32 +266,22 @@ public struct VTABExperiment {
     static func resumeEpoch(_ path: String) throws -> Int {
         let file = try SafetensorsFile.open(path)
         guard let text = file.metadata[TrainingCheckpoint.progressKey],
-              case .success(.object(let fields)) = TrainingCheckpoint.parseJSON(text),
-              case .integer(let epoch)? = fields["epoch"] else {
+              let record = try? JSONCoding.decode(ResumeProgressRecord.self, from: text, source: path) else {
             throw SparseTuningError("\(path): has no readable '\(TrainingCheckpoint.progressKey)' progress; delete it to start afresh")
         }
-        return epoch
+        return record.progress.epoch
     }
 
     /// The fields (dotted JSON paths) in which two plans differ, for messages.
     static func differences(_ a: RunPlan, _ b: RunPlan) -> String {
-        func flatten(_ plan: RunPlan) -> [String: String] {
-            guard let data = try? JSONEncoder().encode(plan),
-                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
-            var out: [String: String] = [:]
-            func walk(_ value: Any, _ path: String) {
-                if let dict = value as? [String: Any] {
-                    for (k, v) in dict { walk(v, path.isEmpty ? k : "\(path).\(k)") }
-                } else {
-                    out[path] = "\(value)"
-                }
-            }
-            walk(object, "")
-            return out
+        func leaves(_ plan: RunPlan) -> [String: JSONTree] {
+            guard let data = try? JSONCoding.encode(plan),
+                  let tree = try? JSONCoding.decode(JSONTree.self, from: data, source: "run plan") else { return [:] }
+            return tree.leaves
         }
-        let x = flatten(a), y = flatten(b)
+        let x = leaves(a), y = leaves(b)
         let keys = Set(x.keys).union(y.keys).filter { x[$0] != y[$0] }.sorted()
-        return keys.isEmpty ? "settings" : "differs in " + keys.map { "\($0): \(x[$0] ?? "absent") → \(y[$0] ?? "absent")" }
+        return keys.isEmpty ? "settings" : "differs in " + keys.map { "\($0): \(x[$0]?.text ?? "absent") → \(y[$0]?.text ?? "absent")" }
             .joined(separator: ", ")
     }
 

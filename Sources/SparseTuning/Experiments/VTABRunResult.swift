@@ -50,9 +50,7 @@ public struct VTABRunResult: Codable, Sendable, Equatable {
 
     /// The JSON text (sorted keys, indented).
     public func encoded() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        return try encoder.encode(self)
+        try JSONCoding.encode(self, pretty: true)
     }
 
     /// Reads a `result.json`.
@@ -63,9 +61,9 @@ public struct VTABRunResult: Codable, Sendable, Equatable {
             throw SparseTuningError("cannot read run result '\(path)': \(error.localizedDescription)")
         }
         do {
-            return try JSONDecoder().decode(VTABRunResult.self, from: data)
+            return try JSONCoding.decode(VTABRunResult.self, from: data, source: path)
         } catch {
-            throw SparseTuningError("'\(path)' is not a valid run result (\(error)); delete it to run that task again")
+            throw SparseTuningError("\(error) (not a valid run result; delete it to run that task again)")
         }
     }
 

@@ -8,8 +8,8 @@ import Darwin
 
 /// One line of the metrics log. `epoch` and `step` are always present; the rest only when set.
 ///
-/// JSON keys: `epoch`, `step`, `loss`, `lr`, `train_acc`, `val_acc`, `images_per_s`, `time` (seconds since the
-/// run started), then each ``extra`` number and each ``tags`` string under its own key (sorted).
+/// JSON keys (sorted in the file): `epoch`, `step`, `loss`, `lr`, `train_acc`, `val_acc`, `images_per_s`, `time`
+/// (seconds since the run started), and each ``extra`` number and each ``tags`` string under its own key.
 public struct MetricsRecord: Sendable, Equatable {
     /// The epoch (0-based) the record belongs to.
     public var epoch: Int
@@ -46,76 +46,6 @@ public struct MetricsRecord: Sendable, Equatable {
         self.time = time
         self.extra = extra
         self.tags = tags
-    }
-
-    /// The keys of the named fields, in the order they are written.
-    public static let fieldKeys = ["epoch", "step", "loss", "lr", "train_acc", "val_acc", "images_per_s", "time"]
-
-    /// The record as one line of JSON (no newline). Numbers use the shortest text that reads back to the same
-    /// value; a `Double` that is exactly a `Float` (such as `Double(lossAsFloat)`) is written with the `Float`'s
-    /// shortest text (`0.001`, not `0.0010000000474974513`). Non-finite numbers are written as `null`.
-    /// - Throws: ``SparseTuningError`` if an ``extra`` or ``tags`` key repeats a field key or each other.
-    public func jsonLine() throws -> String {
-        var parts = ["\"epoch\":\(epoch)", "\"step\":\(step)"]
-        let named: [(String, Double?)] = [("loss", loss), ("lr", lr), ("train_acc", trainAccuracy),
-                                          ("val_acc", valAccuracy), ("images_per_s", imagesPerSecond), ("time", time)]
-        for (key, value) in named {
-            if let value { parts.append("\"\(key)\":" + MetricsRecord.number(value)) }
-        }
-        for key in extra.keys.sorted() {
-            guard !MetricsRecord.fieldKeys.contains(key) else {
-                throw SparseTuningError("metrics log: extra key '\(key)' is reserved for a named field")
-            }
-            parts.append(JSONValue.string(key).serialized + ":" + MetricsRecord.number(extra[key]!))
-        }
-        for key in tags.keys.sorted() {
-            guard !MetricsRecord.fieldKeys.contains(key), extra[key] == nil else {
-                throw SparseTuningError("metrics log: tag key '\(key)' is already used by another field")
-            }
-            parts.append(JSONValue.string(key).serialized + ":" + JSONValue.string(tags[key]!).serialized)
-        }
-        return "{" + parts.joined(separator: ",") + "}"
-    }
-
-    static func number(_ value: Double) -> String {
-        guard value.isFinite else { return "null" }
-        let single = Float(value)
-        return Double(single) == value ? single.description : value.description
-    }
-
-    /// Reads one parsed line back; `where_` names the file and line in errors.
-    static func from(_ value: JSONValue, where where_: String) throws -> MetricsRecord {
-        guard case .object(let fields) = value else {
-            throw SparseTuningError("\(where_): expected a JSON object, found \(value.kind)")
-        }
-        func integer(_ key: String) throws -> Int {
-            guard case .integer(let i)? = fields[key] else {
-                throw SparseTuningError("\(where_): '\(key)' is missing or not a whole number")
-            }
-            return i
-        }
-        func number(_ key: String) throws -> Double? {
-            switch fields[key] {
-            case nil, .null?: return nil
-            case .integer(let i)?: return Double(i)
-            case .number(let d)?: return d
-            case let other?: throw SparseTuningError("\(where_): '\(key)' is \(other.kind), expected a number")
-            }
-        }
-        var record = MetricsRecord(epoch: try integer("epoch"), step: try integer("step"), loss: try number("loss"),
-                                   lr: try number("lr"), trainAccuracy: try number("train_acc"),
-                                   valAccuracy: try number("val_acc"), imagesPerSecond: try number("images_per_s"),
-                                   time: try number("time"))
-        for (key, value) in fields where !fieldKeys.contains(key) {
-            switch value {
-            case .integer(let i): record.extra[key] = Double(i)
-            case .number(let d): record.extra[key] = d
-            case .string(let s): record.tags[key] = s
-            case .null: continue
-            default: throw SparseTuningError("\(where_): '\(key)' is \(value.kind), expected a number or a string")
-            }
-        }
-        return record
     }
 }
 
@@ -196,8 +126,7 @@ public final class MetricsLog {
             records.append(try parse(line, where: "\(path):\(number)"))
         }
         if let partial = cut, !partial.line.allSatisfy(\.isWhitespace),
-           case .success(let value) = TrainingCheckpoint.parseJSON(partial.line),
-           let record = try? MetricsRecord.from(value, where: path) {
+           let record = try? parse(partial.line, where: path) {
             records.append(record)  // complete JSON that only lacks its newline
         }
         return records
@@ -206,10 +135,7 @@ public final class MetricsLog {
     // MARK: Helpers
 
     private static func parse(_ line: String, where where_: String) throws -> MetricsRecord {
-        switch TrainingCheckpoint.parseJSON(line) {
-        case .success(let value): return try MetricsRecord.from(value, where: where_)
-        case .failure(let error): throw SparseTuningError("\(where_): not valid JSON (\(error.description))")
-        }
+        try JSONCoding.decode(MetricsRecord.self, from: line, source: where_)
     }
 
     /// The newline-terminated lines with their 1-based numbers, and the unterminated remainder, if any.

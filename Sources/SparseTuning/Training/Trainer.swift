@@ -140,19 +140,17 @@ public final class Trainer {
                    recipe: options, libraryVersion: SparseTuningVersion.string)
     }
 
-    /// What a resume state must agree with about the task: the fields every version has written (so resume
-    /// states of earlier versions still resume).
-    private var resumeTaskJSON: String {
-        TaskConfig(vit: model.config, tuning: model.tuning, classNames: classNames,
-                   normalization: normalization == .imagenet ? "imagenet" : "inception").encoded()
+    /// `{"task": …, "training": …}`: what a resume state must agree with. The task part holds only the fields
+    /// every version has written (so resume states of earlier versions still resume).
+    private struct ResumeConfiguration: Encodable {
+        var task: TaskConfig
+        var training: TrainingOptions
     }
 
-    /// `{"task": …, "training": …}`: what a resume state must agree with.
-    private func resumeConfiguration(_ taskJSON: String) throws -> String {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.sortedKeys]
-        let training = String(decoding: try enc.encode(options), as: UTF8.self)
-        return "{\"task\":\(taskJSON),\"training\":\(training)}"
+    private var resumeConfiguration: ResumeConfiguration {
+        ResumeConfiguration(task: TaskConfig(vit: model.config, tuning: model.tuning, classNames: classNames,
+                                             normalization: normalization == .imagenet ? "imagenet" : "inception"),
+                            training: options)
     }
 
     /// Runs the remaining epochs (all of them, or those after the resume state's when `resume` is set), stopping
@@ -176,7 +174,7 @@ public final class Trainer {
         model.prepackWeights = false  // frozen matrices are read in place: half their memory, ~5% slower products
         var config = taskConfig
         // The resume state also records the training options: resuming under another schedule is refused.
-        let resumeJSON = try resumeConfiguration(resumeTaskJSON)
+        let resumeJSON = try JSONCoding.string(resumeConfiguration)
         let buffers = model.taskStateDict().filter { $0.name.hasPrefix("head.0.") }
 
         var startEpoch = 0, step = 0

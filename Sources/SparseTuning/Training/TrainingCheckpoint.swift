@@ -125,18 +125,11 @@ public enum TrainingCheckpoint {
         if let ema { tensors += ema.stateTensors().map { ("ema." + $0.key, $0.value) } }
         tensors += buffers.map { ("buffer." + $0.name, $0.tensor) }
 
-        var progressFields: [String: JSONValue] = [
-            "format": .integer(formatVersion), "epoch": .integer(progress.epoch),
-            "batch_in_epoch": .integer(progress.batchInEpoch), "step": .integer(progress.step),
-            "best_metric": .null, "best_epoch": .null,
-        ]
-        if let best = progress.bestMetric, best.isFinite { progressFields["best_metric"] = .number(best) }
-        if let epoch = progress.bestEpoch { progressFields["best_epoch"] = .integer(epoch) }
         var all: [String: String] = [:]
         for (key, value) in metadata { all[trainerPrefix + key] = value }
         all[configKey] = configJSON
         all[kindKey] = "resume"
-        all[progressKey] = JSONValue.object(progressFields).serialized
+        all[progressKey] = try JSONCoding.string(ResumeProgressRecord(format: formatVersion, progress: progress))
         try Safetensors.write(tensors, metadata: all, to: path)
     }
 
@@ -168,8 +161,7 @@ public enum TrainingCheckpoint {
         let saved = try parseConfig(config, path: path, what: "metadata '\(configKey)'")
         if let expectedConfigJSON {
             let current = try parseConfig(expectedConfigJSON, path: path, what: "the current configuration")
-            var differences: [String] = []
-            configDifferences(saved, current, path: "", ignoring: ignoringConfigKeys, into: &differences)
+            let differences = JSONTree.object(saved).differences(from: .object(current), ignoring: ignoringConfigKeys)
             if !differences.isEmpty {
                 let shown = differences.prefix(8).joined(separator: ", ") + (differences.count > 8 ? ", …" : "")
                 throw SparseTuningError("\(path): was saved with a different configuration (differs in: \(shown)); "
@@ -232,75 +224,19 @@ public enum TrainingCheckpoint {
         }
     }
 
-    /// `text` parsed as one JSON document.
-    static func parseJSON(_ text: String) -> Result<JSONValue, JSONValue.ParseError> {
-        Array(text.utf8).withUnsafeBytes { bytes in Result { () throws(JSONValue.ParseError) in try JSONValue.parse(bytes) } }
-    }
-
-    /// `text` parsed as a JSON object.
-    static func parseConfig(_ text: String, path: String, what: String) throws -> JSONValue {
-        let value: JSONValue
-        switch parseJSON(text) {
-        case .success(let v): value = v
-        case .failure(let error): throw SparseTuningError("\(path): \(what) is not valid JSON (\(error.description))")
-        }
-        guard case .object = value else {
-            throw SparseTuningError("\(path): \(what) is \(value.kind), expected a JSON object")
-        }
-        return value
-    }
-
-    /// Dotted paths at which `a` and `b` differ, skipping `ignoring` paths and everything below them.
-    private static func configDifferences(_ a: JSONValue, _ b: JSONValue, path: String, ignoring: Set<String>,
-                                          into out: inout [String]) {
-        if !path.isEmpty, ignoring.contains(path) { return }
-        if case .object(let x) = a, case .object(let y) = b {
-            for key in Set(x.keys).union(y.keys).sorted() {
-                let child = path.isEmpty ? key : path + "." + key
-                switch (x[key], y[key]) {
-                case let (l?, r?): configDifferences(l, r, path: child, ignoring: ignoring, into: &out)
-                default: if !ignoring.contains(child) { out.append(child) }
-                }
-            }
-            return
-        }
-        if a.serialized != b.serialized { out.append(path.isEmpty ? "(the whole value)" : path) }
+    /// `text` parsed as a JSON object; `what` says which text it is in errors.
+    static func parseConfig(_ text: String, path: String, what: String) throws -> [String: JSONTree] {
+        try JSONTree.object(text, source: "\(path): \(what)")
     }
 
     private static func parseProgress(_ text: String?, path: String) throws -> ResumeProgress {
         guard let text else { throw SparseTuningError("\(path): resume state has no '\(progressKey)' metadata") }
-        let value: JSONValue
-        switch parseJSON(text) {
-        case .success(let v): value = v
-        case .failure(let error):
-            throw SparseTuningError("\(path): metadata '\(progressKey)' is not valid JSON (\(error.description))")
-        }
-        guard case .object(let fields) = value else {
-            throw SparseTuningError("\(path): metadata '\(progressKey)' is \(value.kind), expected a JSON object")
-        }
-        func integer(_ key: String, optional: Bool = false) throws -> Int? {
-            switch fields[key] {
-            case .integer(let i)? where i >= 0: return i
-            case .null?, nil: if optional { return nil }
-            default: break
-            }
-            throw SparseTuningError("\(path): metadata '\(progressKey)' needs '\(key)' as a whole number ≥ 0"
-                + (optional ? " or null" : ""))
-        }
-        let format = try integer("format")!
-        guard format <= formatVersion else {
-            throw SparseTuningError("\(path): resume format \(format) is newer than this version reads "
+        let record = try JSONCoding.decode(ResumeProgressRecord.self, from: text,
+                                           source: "\(path): metadata '\(progressKey)'")
+        guard record.format <= formatVersion else {
+            throw SparseTuningError("\(path): resume format \(record.format) is newer than this version reads "
                 + "(\(formatVersion)); update sparse-tune")
         }
-        let best: Double?
-        switch fields["best_metric"] {
-        case .number(let d)?: best = d
-        case .integer(let i)?: best = Double(i)
-        case .null?, nil: best = nil
-        default: throw SparseTuningError("\(path): metadata '\(progressKey)' needs 'best_metric' as a number or null")
-        }
-        return ResumeProgress(epoch: try integer("epoch")!, batchInEpoch: try integer("batch_in_epoch")!,
-                              step: try integer("step")!, bestMetric: best,
-                              bestEpoch: try integer("best_epoch", optional: true))
+        return record.progress
     }
 }

@@ -137,18 +137,12 @@ public struct TaskConfig: Codable, Sendable, Equatable {
 
     /// Parses the JSON of a task file's metadata; `file` names it in errors.
     public static func decode(_ json: String, file: String) throws -> TaskConfig {
-        do {
-            return try JSONDecoder().decode(TaskConfig.self, from: Data(json.utf8))
-        } catch {
-            throw SparseTuningError("\(file): metadata '\(metadataKey)' is not a valid task configuration (\(error))")
-        }
+        try JSONCoding.decode(TaskConfig.self, from: json, source: "\(file): metadata '\(metadataKey)'")
     }
 
     /// The JSON text (sorted keys).
     public func encoded() -> String {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.sortedKeys]
-        return String(decoding: try! enc.encode(self), as: UTF8.self)
+        try! JSONCoding.string(self)
     }
 }
 

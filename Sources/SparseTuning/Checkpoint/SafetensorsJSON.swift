@@ -1,10 +1,11 @@
-// A small strict JSON reader and writer for checkpoint headers: exact integers, no duplicate keys, bounded
-// nesting, UTF-8 validated; writes compact JSON with sorted keys.
+// The safetensors header's own JSON parser (everything else reads JSON through JSONCoding): the header is untrusted
+// and up to 100 MB, so it is parsed strictly straight from the mapped bytes — exact integers, no duplicate keys,
+// bounded nesting, UTF-8 validated — with the byte offset of every error and no Foundation bridging.
 
-/// A parsed JSON value. Integer literals (no fraction or exponent) are kept exact as `integer`.
-enum JSONValue {
-    case object([String: JSONValue])
-    case array([JSONValue])
+/// A value of a safetensors header. Integer literals (no fraction or exponent) are kept exact as `integer`.
+enum SafetensorsJSON {
+    case object([String: SafetensorsJSON])
+    case array([SafetensorsJSON])
     case string(String)
     case integer(Int)
     case number(Double)
@@ -32,7 +33,7 @@ enum JSONValue {
     }
 
     /// Parses one JSON document filling `bytes` (surrounding whitespace allowed).
-    static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> JSONValue {
+    static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> SafetensorsJSON {
         var utf8 = UTF8()
         var iterator = bytes.makeIterator()
         var offset = 0
@@ -46,39 +47,6 @@ enum JSONValue {
         var parser = Parser(bytes: bytes)
         return try parser.document()
     }
-
-    /// Compact JSON text with object keys in sorted order.
-    var serialized: String {
-        switch self {
-        case .object(let members):
-            let body = members.keys.sorted().map { JSONValue.quoted($0) + ":" + members[$0]!.serialized }
-            return "{" + body.joined(separator: ",") + "}"
-        case .array(let items): return "[" + items.map(\.serialized).joined(separator: ",") + "]"
-        case .string(let s): return JSONValue.quoted(s)
-        case .integer(let i): return String(i)
-        case .number(let d): return d.isFinite ? "\(d)" : "null"
-        case .bool(let b): return b ? "true" : "false"
-        case .null: return "null"
-        }
-    }
-
-    private static func quoted(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
 }
 
 /// Recursive-descent parser over UTF-8 bytes.
@@ -90,9 +58,9 @@ private struct Parser {
 
     init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
-    func fail(_ message: String) -> JSONValue.ParseError { JSONValue.ParseError(message: message, offset: at) }
+    func fail(_ message: String) -> SafetensorsJSON.ParseError { SafetensorsJSON.ParseError(message: message, offset: at) }
 
-    mutating func document() throws(JSONValue.ParseError) -> JSONValue {
+    mutating func document() throws(SafetensorsJSON.ParseError) -> SafetensorsJSON {
         skipWhitespace()
         let value = try value()
         skipWhitespace()
@@ -109,7 +77,7 @@ private struct Parser {
         }
     }
 
-    mutating func value() throws(JSONValue.ParseError) -> JSONValue {
+    mutating func value() throws(SafetensorsJSON.ParseError) -> SafetensorsJSON {
         guard at < bytes.count else { throw fail("unexpected end of input") }
         switch bytes[at] {
         case UInt8(ascii: "{"): return try object()
@@ -123,22 +91,22 @@ private struct Parser {
         }
     }
 
-    mutating func literal(_ word: String) throws(JSONValue.ParseError) {
+    mutating func literal(_ word: String) throws(SafetensorsJSON.ParseError) {
         for byte in word.utf8 {
             guard at < bytes.count, bytes[at] == byte else { throw fail("invalid literal, expected '\(word)'") }
             at += 1
         }
     }
 
-    mutating func nest() throws(JSONValue.ParseError) {
+    mutating func nest() throws(SafetensorsJSON.ParseError) {
         depth += 1
         guard depth <= Parser.maxDepth else { throw fail("nesting deeper than \(Parser.maxDepth) levels") }
     }
 
-    mutating func object() throws(JSONValue.ParseError) -> JSONValue {
+    mutating func object() throws(SafetensorsJSON.ParseError) -> SafetensorsJSON {
         try nest()
         at += 1
-        var members: [String: JSONValue] = [:]
+        var members: [String: SafetensorsJSON] = [:]
         skipWhitespace()
         if at < bytes.count, bytes[at] == UInt8(ascii: "}") {
             at += 1
@@ -156,7 +124,7 @@ private struct Parser {
             skipWhitespace()
             let item = try value()
             guard members.updateValue(item, forKey: key) == nil else {
-                throw JSONValue.ParseError(message: "duplicate key \"\(key)\"", offset: keyOffset)
+                throw SafetensorsJSON.ParseError(message: "duplicate key \"\(key)\"", offset: keyOffset)
             }
             skipWhitespace()
             guard at < bytes.count else { throw fail("unexpected end of input inside an object") }
@@ -168,10 +136,10 @@ private struct Parser {
         }
     }
 
-    mutating func array() throws(JSONValue.ParseError) -> JSONValue {
+    mutating func array() throws(SafetensorsJSON.ParseError) -> SafetensorsJSON {
         try nest()
         at += 1
-        var items: [JSONValue] = []
+        var items: [SafetensorsJSON] = []
         skipWhitespace()
         if at < bytes.count, bytes[at] == UInt8(ascii: "]") {
             at += 1
@@ -191,7 +159,7 @@ private struct Parser {
         }
     }
 
-    mutating func number() throws(JSONValue.ParseError) -> JSONValue {
+    mutating func number() throws(SafetensorsJSON.ParseError) -> SafetensorsJSON {
         let start = at
         var integral = true
         if bytes[at] == UInt8(ascii: "-") { at += 1 }
@@ -199,7 +167,7 @@ private struct Parser {
         let integerDigits = digits()
         guard integerDigits > 0 else { throw fail("expected a digit") }
         guard bytes[integerStart] != UInt8(ascii: "0") || integerDigits == 1 else {
-            throw JSONValue.ParseError(message: "leading zeros are not allowed", offset: start)
+            throw SafetensorsJSON.ParseError(message: "leading zeros are not allowed", offset: start)
         }
         if at < bytes.count, bytes[at] == UInt8(ascii: ".") {
             integral = false
@@ -215,7 +183,7 @@ private struct Parser {
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<at]), as: UTF8.self)
         if integral {
             guard let exact = Int(text) else {
-                throw JSONValue.ParseError(message: "integer \(text) is out of range", offset: start)
+                throw SafetensorsJSON.ParseError(message: "integer \(text) is out of range", offset: start)
             }
             return .integer(exact)
         }
@@ -229,7 +197,7 @@ private struct Parser {
         return at - start
     }
 
-    mutating func string() throws(JSONValue.ParseError) -> String {
+    mutating func string() throws(SafetensorsJSON.ParseError) -> String {
         at += 1
         var out: [UInt8] = []
         while true {
@@ -264,7 +232,7 @@ private struct Parser {
     }
 
     /// The UTF-8 bytes of a `\uXXXX` escape (after the `u`), joining a surrogate pair when present.
-    mutating func unicodeEscape() throws(JSONValue.ParseError) -> [UInt8] {
+    mutating func unicodeEscape() throws(SafetensorsJSON.ParseError) -> [UInt8] {
         var value = try hex4()
         if (0xD800..<0xDC00).contains(value) {
             guard at + 1 < bytes.count, bytes[at] == UInt8(ascii: "\\"), bytes[at + 1] == UInt8(ascii: "u") else {
@@ -279,7 +247,7 @@ private struct Parser {
         return Array(String(Character(scalar)).utf8)
     }
 
-    mutating func hex4() throws(JSONValue.ParseError) -> UInt32 {
+    mutating func hex4() throws(SafetensorsJSON.ParseError) -> UInt32 {
         guard at + 4 <= bytes.count else { throw fail("truncated \\u escape") }
         var value: UInt32 = 0
         for _ in 0..<4 {
