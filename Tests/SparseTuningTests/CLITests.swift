@@ -37,7 +37,7 @@ final class CLITests: XCTestCase {
         try assertError(["forward", "--weights", "\(dir)/junk.safetensors", "--arch", "vit-ti16", "--input", "x", "--output", "y"],
                         mentions: "junk.safetensors")
         try assertError(["forward", "--weights", tiny, "--arch", "vit-b16", "--input", "\(dir)/odd.npy", "--output", "\(dir)/y.npy"],
-                        mentions: "cls_token")
+                        mentions: "--arch vit-b16: dim 768 disagrees")
         try assertError(["forward", "--weights", tiny] + dims + ["--input", "\(dir)/odd.npy", "--output", "\(dir)/y.npy"],
                         mentions: "multiples of the patch size 8")
         try assertError(["forward", "--weights", tiny] + dims + ["--input", "\(dir)/flat.npy", "--output", "\(dir)/y.npy"],

@@ -133,9 +133,6 @@ final class FamiliesCLITests: XCTestCase {
                                                                  testCount: 6, seed: 3, writeClassNames: true)
     }
 
-    func json(_ text: String) throws -> [String: Any] {
-        try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], text)
-    }
 
     func testSparseTuningOnDINOv2WithRegisters() throws {
         let dir = temporaryDirectory(self)
@@ -147,7 +144,7 @@ final class FamiliesCLITests: XCTestCase {
         XCTAssertEqual(r.0, 0, r.2)
         r = try runSparseTune(["eval", "--weights", backbone, "--weights", task, "--data", data, "--json"])
         XCTAssertEqual(r.0, 0, r.2)
-        XCTAssertNotNil(try json(r.1)["top1"])
+        XCTAssertNotNil(try jsonTree(r.1)["top1"]?.double, r.1)
         let image = "\(data)/images/test/000000.png"
         r = try runSparseTune(["predict", "--weights", backbone, "--weights", task, "--image", image])
         XCTAssertEqual(r.0, 0, r.2)

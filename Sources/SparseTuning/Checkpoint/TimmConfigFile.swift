@@ -1,6 +1,6 @@
 // The config.json timm writes beside a checkpoint it pushes to the Hugging Face hub (`architecture`, `num_classes`,
 // `global_pool`, optional `model_args`, `pretrained_cfg` with the evaluation preprocessing): what it states about the
-// architecture, as a ViTConfig (docs/BACKBONES.md). Unknown keys are ignored: the file carries many.
+// architecture, as a ViTConfig (docs/BACKBONES.md). Read through JSONCoding; unknown keys are ignored: the file carries many.
 import Foundation
 
 /// A timm hub config.json.
@@ -68,19 +68,11 @@ public struct TimmConfigFile: Sendable {
     public static func parse(_ data: Data, path: String) throws -> TimmConfigFile? {
         guard data.count <= 1 << 22 else { throw SparseTuningError("\(path): \(data.count) bytes is too large for a config.json") }
         struct Probe: Decodable { let architecture: String? }
-        let probe: Probe
-        do { probe = try JSONDecoder().decode(Probe.self, from: data) } catch {
-            throw SparseTuningError("\(path): not a JSON object with a string 'architecture' or none (\(error))")
-        }
-        guard probe.architecture != nil else { return nil }
-        do {
-            let f = try JSONDecoder().decode(File.self, from: data)
-            return TimmConfigFile(path: path, architecture: f.architecture, numClasses: f.num_classes, globalPool: f.global_pool,
-                                  inputSize: f.pretrained_cfg?.input_size, mean: f.pretrained_cfg?.mean,
-                                  std: f.pretrained_cfg?.std, cropPct: f.pretrained_cfg?.crop_pct, modelArgs: f.model_args)
-        } catch {
-            throw SparseTuningError("\(path): not a valid timm config.json (\(error))")
-        }
+        guard try JSONCoding.decode(Probe.self, from: data, source: path).architecture != nil else { return nil }
+        let f = try JSONCoding.decode(File.self, from: data, source: path)
+        return TimmConfigFile(path: path, architecture: f.architecture, numClasses: f.num_classes, globalPool: f.global_pool,
+                              inputSize: f.pretrained_cfg?.input_size, mean: f.pretrained_cfg?.mean,
+                              std: f.pretrained_cfg?.std, cropPct: f.pretrained_cfg?.crop_pct, modelArgs: f.model_args)
     }
 
     /// The architecture the file states: the name's configuration with `model_args` applied.
