@@ -29,6 +29,26 @@ extension TunedViT {
                 throw SparseTuningError("inputs of one batch must share their image size: \(p.images.shape) vs \(first.images.shape)")
             }
         }
-        return try parts.map { try $0.model.forward($0.images) }
+        let lead = first.model
+        // The released code's adapters keep per-task stage sums across blocks: each task runs on its own.
+        if parts.count == 1 || lead.tuning.adapter == .official {
+            return try parts.map { try $0.model.forward($0.images) }
+        }
+        let total = parts.reduce(0) { $0 + $1.images.shape[0] }
+        let per = first.images.count / first.images.shape[0]  // 3·H·W
+        let images = Tensor(uninitialized: [total] + Array(first.images.shape[1...]))  // (ΣB_i, 3, H, W)
+        var segments: [RowSegment] = [], start = 0
+        for p in parts {
+            let n = p.images.shape[0]
+            images.data.advanced(by: start * per).update(from: p.images.data, count: n * per)
+            segments.append(RowSegment(model: p.model, samples: start..<(start + n)))
+            start += n
+        }
+        let (b, h, w) = try lead.backbone.checkInput(images)
+        let kappa = lead.tuning.keepRate
+        let arenaKey = lead.arenaKey(batch: b, height: h, width: w, keepRate: kappa, training: false) + " shared"
+        return try lead.arenas.with(arenaKey) { arena in
+            try lead.run(images, arena: arena, keepRate: kappa, training: false, tape: nil, rng: nil, segments: segments)
+        }.segmentLogits
     }
 }

@@ -13,6 +13,16 @@ public struct ForwardResult: Sendable {
     public let tokenCounts: [Int]
     /// Outputs (B, N_l, C) of the blocks asked for (heap copies), by block.
     public let blockOutputs: [Int: Tensor]
+    /// With several row segments (tasks sharing a pass): each segment's logits (B_i, K_i); else `[logits]`.
+    let segmentLogits: [Tensor]
+}
+
+/// Samples `samples` of a batch that `model`'s own modules, reductions and head run on, while the frozen trunk runs
+/// over the whole batch (tasks sharing one backbone, docs/SERVING.md). Every segment's model has the batch's
+/// method structure (``TunedViT/batchKey``).
+struct RowSegment {
+    let model: TunedViT
+    let samples: Range<Int>
 }
 
 extension TunedViT {
@@ -55,11 +65,21 @@ extension TunedViT {
     /// `training` selects batch statistics for the BatchNorm head and enables drop-path (drawn from `rng`).
     /// With `stopBeforeHead`, returns the head's input (B, C) — pooled, final-normed, before the BatchNorm head —
     /// instead of logits.
+    ///
+    /// With `segments` (inference only), the trunk runs over every row and each segment's model runs its own
+    /// modules and head on its samples; `segmentLogits` then holds each segment's logits.
     func run(_ images: Tensor, arena: Arena, keepRate: Double, training: Bool, tape: ModelTape?,
              rng: UnsafeMutablePointer<SeededGenerator>?, stopBeforeHead: Bool = false,
-             collect: Set<Int> = []) throws -> ForwardResult {
+             collect: Set<Int> = [], segments: [RowSegment]? = nil) throws -> ForwardResult {
         let (b, hgt, wid) = try backbone.checkInput(images)
         let cfg = config, c = cfg.dim, heads = cfg.heads, depth = cfg.depth
+        let segs = segments ?? [RowSegment(model: self, samples: 0..<b)]
+        precondition(segs.count == 1 || (tape == nil && !training && tuning.adapter != .official),
+                     "row segments: inference only, without the released-code adapters' stage sums")
+        /// Runs `body(model, first sample, samples)` for each segment.
+        func perSegment(_ body: (TunedViT, Int, Int) -> Void) {
+            for s in segs { body(s.model, s.samples.lowerBound, s.samples.count) }
+        }
         var n = cfg.prefixTokens + (hgt / cfg.patch) * (wid / cfg.patch)
         var x = arena.tensor([b, n, c])  // (B, N, C) residual stream
         embed(images, into: x, arena: arena)
@@ -82,8 +102,8 @@ extension TunedViT {
         for l in 0..<depth {
             let blk = backbone.blocks[l]
             let bt: BlockTape? = tape != nil && l >= firstTrainableBlock ? BlockTape() : nil
-            if let prompts {
-                x = insertPrompts(x, prompts.data + l * tuning.prompts * c, first: l == 0, arena: arena)
+            if prompts != nil {
+                x = insertPrompts(x, block: l, segments: segs, first: l == 0, arena: arena)
                 n = x.shape[1]
             }
             let rows = b * n
@@ -99,7 +119,9 @@ extension TunedViT {
             blk.attn.qkv.forward(h1.data, rows: rows, into: qkv.data, arena: arena)
             if let lo = lora[l] {
                 let t = arena.tensor([rows, lo.rank])  // (B·N, r)
-                lo.forward(h1.data, rows: rows, qkv: qkv.data, t: t.data)
+                perSegment { m, s0, count in
+                    m.lora[l]!.forward(h1.data + s0 * n * c, rows: count * n, qkv: qkv.data + s0 * n * 3 * c, t: t.data + s0 * n * lo.rank)
+                }
                 bt?.loraT = t
             }
             let half = blk.attn.precision == .bf16
@@ -142,7 +164,11 @@ extension TunedViT {
                 bt?.chain1 = m1?.chain ?? []
                 bt?.chain3 = m3?.chain ?? []
                 let z = arena.tensor([rowsOut, d.rank]), out = arena.tensor([b, nOut, c])  // (B·N', r), (B, N', C)
-                d.forward(x: xl.data, s1: s1?.data, s3: s3?.data, rows: rowsOut, z: z.data, a: out.data, arena: arena)
+                perSegment { m, s0, count in
+                    let o = s0 * nOut * c
+                    m.dense[l]!.forward(x: xl.data + o, s1: s1.map { $0.data + o }, s3: s3.map { $0.data + o }, rows: count * nOut,
+                                        z: z.data + s0 * nOut * d.rank, a: out.data + o, arena: arena)
+                }
                 a = out
                 // A mapped input that went through a reduction is recomputed from its chain in the backward pass.
                 bt?.denseZ = z
@@ -162,7 +188,9 @@ extension TunedViT {
             blk.norm2.forward(xl.data, rows: rowsOut, into: h2.data, mean: mean2.data, rstd: rstd2.data)
             let afHidden = adaptformer[l].map { af -> Tensor in
                 let t = arena.tensor([rowsOut, af.hidden])  // (B·N', d) post-ReLU
-                af.hidden(xl.data, rows: rowsOut, into: t.data, arena: arena)
+                perSegment { m, s0, count in
+                    m.adaptformer[l]!.hidden(xl.data + s0 * nOut * c, rows: count * nOut, into: t.data + s0 * nOut * af.hidden, arena: arena)
+                }
                 return t
             }
             let taping = bt != nil
@@ -176,8 +204,11 @@ extension TunedViT {
                 blk.mlp.fc2.forward(g.data, rows: rowsOut, into: m0.data, arena: arena)
                 let m = arena.copy(m0)  // (B, N', C) m0 + houlsby(m0)
                 let hidden = arena.tensor([rowsOut, hb.hidden])  // (B·N', d)
-                hb.hidden(m0.data, rows: rowsOut, into: hidden.data, arena: arena)
-                hb.project(hidden.data, rows: rowsOut, into: m.data, arena: arena)
+                perSegment { mod, s0, count in
+                    let o = s0 * nOut * c, h = s0 * nOut * hb.hidden
+                    mod.houlsby[l]!.hidden(m0.data + o, rows: count * nOut, into: hidden.data + h, arena: arena)
+                    mod.houlsby[l]!.project(hidden.data + h, rows: count * nOut, into: m.data + o, arena: arena)
+                }
                 bt?.houlsbyHidden = hidden
                 bt?.m0 = m0
                 addBranch(y, masks?.mlp, rows: rowsOut, arena: arena) { out, accumulate in
@@ -189,7 +220,10 @@ extension TunedViT {
             }
             if let a { Elementwise.add(a.data, into: y.data, count: y.count) }
             if let af = adaptformer[l], let afHidden {
-                af.project(afHidden.data, rows: rowsOut, into: y.data, arena: arena)
+                perSegment { m, s0, count in
+                    m.adaptformer[l]!.project(afHidden.data + s0 * nOut * af.hidden, rows: count * nOut, into: y.data + s0 * nOut * c,
+                                              arena: arena)
+                }
                 bt?.afHidden = afHidden
             }
             if official[l] != nil {
@@ -215,13 +249,31 @@ extension TunedViT {
             arena.boundary()
         }
         tape?.reductions = reductions
-        let logits = try headForward(x, training: training, tape: tape, arena: arena, stopBeforeHead: stopBeforeHead)
-        return ForwardResult(logits: logits, reductions: reductions, tokenCounts: counts, blockOutputs: outputs)
+        let pooled = try headForward(x, training: training, tape: tape, arena: arena)
+        if stopBeforeHead {
+            let features = pooled.copy()
+            return ForwardResult(logits: features, reductions: reductions, tokenCounts: counts, blockOutputs: outputs,
+                                 segmentLogits: [features])
+        }
+        if segs.count == 1 {
+            let logits = classify(pooled, training: training, tape: tape, arena: arena)
+            return ForwardResult(logits: logits, reductions: reductions, tokenCounts: counts, blockOutputs: outputs,
+                                 segmentLogits: [logits])
+        }
+        // Each segment's head part on its rows of the pooled features (heap copies, so the plan does not depend on how
+        // the batch is split).
+        let w = cfg.headWidth
+        let parts = segs.map { s -> Tensor in
+            let rows = Tensor(uninitialized: [s.samples.count, w])  // (B_i, W)
+            rows.data.update(from: pooled.data + s.samples.lowerBound * w, count: s.samples.count * w)
+            return s.model.classify(rows, training: false, tape: nil, arena: nil)
+        }
+        return ForwardResult(logits: parts[0], reductions: reductions, tokenCounts: counts, blockOutputs: outputs,
+                             segmentLogits: parts)
     }
 
-    /// Final norm and pooling, then (unless `stopBeforeHead`) the head part. The result is a heap tensor (it
-    /// outlives the step).
-    private func headForward(_ x: Tensor, training: Bool, tape: ModelTape?, arena: Arena, stopBeforeHead: Bool) throws -> Tensor {
+    /// Final norm and pooling: the head's input (B, W) in the arena (pooled, final-normed, before the BatchNorm head).
+    private func headForward(_ x: Tensor, training: Bool, tape: ModelTape?, arena: Arena) throws -> Tensor {
         let b = x.shape[0], n = x.shape[1], c = config.dim
         var normed = x  // (B, N, C) final norm over all tokens, unless it is timm's fc_norm after pooling
         let meanF = arena.tensor([b * n]), rstdF = arena.tensor([b * n])  // (B·N)
@@ -241,18 +293,18 @@ extension TunedViT {
             tape.xFinal = x; tape.meanF = meanF; tape.rstdF = rstdF
             tape.pooledIn = pooledIn; tape.pooledMean = pooledMean; tape.pooledRstd = pooledRstd
         }
-        if stopBeforeHead { return pooled.copy() }
-        return classify(pooled, training: training, tape: tape, arena: arena)
+        return pooled
     }
 
     /// The head part on the pooled features (B, W): optional BatchNorm, then the classifier (heap logits (B, K), or
-    /// the features when the model has no head). Shared with training on cached features.
-    func classify(_ pooled: Tensor, training: Bool, tape: ModelTape?, arena: Arena) -> Tensor {
+    /// the features when the model has no head). Shared with training on cached features. Without an arena its
+    /// temporaries come from the heap.
+    func classify(_ pooled: Tensor, training: Bool, tape: ModelTape?, arena: Arena?) -> Tensor {
         let b = pooled.shape[0], c = config.headWidth
         var features = pooled  // (B, W) the classifier's input
         var bnInv: [Float] = []
         if let bnHead {
-            let y = arena.tensor([b, c])  // (B, W)
+            let y = arena?.tensor([b, c]) ?? Tensor(uninitialized: [b, c])  // (B, W)
             bnInv = bnHead.forward(pooled.data, batch: b, into: y.data, training: training)
             features = y
         }
@@ -346,18 +398,21 @@ extension TunedViT {
         return (cur, chain)
     }
 
-    /// Deep prompts: block 0 inserts P tokens after the prefix tokens (class, distillation, registers); later
-    /// blocks replace them.
-    private func insertPrompts(_ x: Tensor, _ p: UnsafePointer<Float>, first: Bool, arena: Arena) -> Tensor {
+    /// Deep prompts of block `l` (each sample gets its segment's model's): block 0 inserts P tokens after the prefix
+    /// tokens (class, distillation, registers); later blocks replace them.
+    private func insertPrompts(_ x: Tensor, block l: Int, segments: [RowSegment], first: Bool, arena: Arena) -> Tensor {
         let b = x.shape[0], n = x.shape[1], c = config.dim, np = tuning.prompts, pre = config.prefixTokens
         let outN = first ? n + np : n
         let y = arena.tensor([b, outN, c])  // (B, N + P or N, C)
-        for bi in 0..<b {
-            let src = x.data + bi * n * c, dst = y.data + bi * outN * c
-            dst.update(from: src, count: pre * c)
-            (dst + pre * c).update(from: p, count: np * c)
-            let rest = first ? pre : pre + np
-            (dst + (pre + np) * c).update(from: src + rest * c, count: (n - rest) * c)
+        for seg in segments {
+            let p = seg.model.prompts!.data + l * np * c  // (P, C) this block's prompts
+            for bi in seg.samples {
+                let src = x.data + bi * n * c, dst = y.data + bi * outN * c
+                dst.update(from: src, count: pre * c)
+                (dst + pre * c).update(from: p, count: np * c)
+                let rest = first ? pre : pre + np
+                (dst + (pre + np) * c).update(from: src + rest * c, count: (n - rest) * c)
+            }
         }
         return y
     }
