@@ -15,8 +15,9 @@ struct InspectCommand: ParsableCommand {
 
     func run() throws {
         let info = try Checkpoint.inspect(file)
+        let timm = try timmArchitecture(info)
         if json {
-            try printJSON(InspectJSON(file: file, info))
+            try printJSON(InspectJSON(file: file, info, timm: timm))
             return
         }
         print("\(file): \(info.format.rawValue), \(info.rows.count) tensors, \(info.totalParameters) parameters"
@@ -38,6 +39,42 @@ struct InspectCommand: ParsableCommand {
                   + "heads \(c.heads), mlp \(c.mlpDim), patch \(c.patchSize), image \(c.imageSize), eps \(c.eps), "
                   + "qkv_bias \(c.qkvBias), \(c.classNames.map { "\($0.count) class names" } ?? "no id2label")")
         }
+        if let (a, stated) = timm {
+            let c = a.config
+            var layout: [String] = []
+            if c.distilled { layout.append("distillation token") }
+            if c.registers > 0 { layout.append("\(c.registers) register tokens") }
+            if !c.posEmbedCoversPrefix { layout.append("pos_embed without prefix rows") }
+            if c.layerScale { layout.append("layer scale") }
+            if c.preNorm { layout.append("norm_pre") }
+            if !c.patchBias { layout.append("no patch bias") }
+            let heads = a.notes.contains(where: { $0.hasPrefix(Self.headsUnknown) }) ? "?" : "\(c.heads)"
+            print("timm ViT (\(stated ?? "tensor shapes only")): dim \(c.dim), depth \(c.depth), heads \(heads), mlp \(c.mlpDim), "
+                  + "patch \(c.patch), image \(c.imageSize), eps \(c.eps), \(c.activation.rawValue), pool \(c.pool.rawValue), "
+                  + "classes \(c.classes)" + (layout.isEmpty ? "" : "; " + layout.joined(separator: ", ")))
+            for n in a.notes { print("  note: \(n)") }
+        }
         if let p = info.mappingProblem { print("does not map to timm names: \(p)") }
     }
+
+    /// The architecture of a timm-named safetensors file (with the config.json beside it), nil for other formats,
+    /// task files and files that are not a whole ViT.
+    private func timmArchitecture(_ info: CheckpointInspection) throws -> (InferredArchitecture, statedBy: String?)? {
+        guard info.format == .safetensors, info.metadata["sparse_tuning.config"] == nil else { return nil }
+        let shapes = Dictionary(info.rows.map { ($0.name, $0.shape) }, uniquingKeysWith: { a, _ in a })
+        guard shapes["patch_embed.proj.weight"] != nil else { return nil }
+        let timm = try TimmConfigFile.beside(Checkpoint.resolve(file))
+        let stated = try timm.map { (config: try $0.statedConfig(), source: $0.path) }
+        do {
+            return (try ViTConfig.inferred(fromShapes: shapes, stated: stated, source: file), timm?.path)
+        } catch let error as SparseTuningError where stated == nil && error.message.contains("--heads") {
+            // The shapes say everything but the heads: show that, and what to give.
+            var a = try ViTConfig.inferred(fromShapes: shapes, heads: 1, source: file)
+            a.notes.insert("\(Self.headsUnknown): \(error.message)", at: 0)
+            return (a, nil)
+        }
+    }
+
+    /// The note that marks the heads as unknown.
+    static let headsUnknown = "heads not stated"
 }

@@ -217,3 +217,17 @@ final class FamiliesCLIErrorTests: XCTestCase {
         try assertCLIError(forward([dino, regs], x: fixturePath("families/dinov2/x.npy")), mentions: "register tokens 0")
     }
 }
+
+/// `inspect` shows the architecture a timm checkpoint is read as, and what is assumed.
+final class FamiliesInspectTests: XCTestCase {
+    func testInspectShowsTheArchitecture() throws {
+        var r = try runSparseTune(["inspect", fixturePath("families/dinov2_registers/model.safetensors")])
+        XCTAssertEqual(r.0, 0, r.2)
+        XCTAssertTrue(r.1.contains("heads 2") && r.1.contains("2 register tokens") && r.1.contains("layer scale"), r.1)
+        r = try runSparseTune(["inspect", fixturePath("families/clip_quickgelu_noconfig/model.safetensors"), "--json"])
+        XCTAssertEqual(r.0, 0, r.2)
+        let arch = try XCTUnwrap(try jsonTree(r.1)["timm_architecture"])
+        XCTAssertEqual(arch["config"]?["preNorm"], .bool(true))
+        XCTAssertTrue(arch["notes"]?[0]?.string?.contains("--heads") == true, r.1)
+    }
+}

@@ -1,7 +1,8 @@
 // `sparse-tune inspect --json`: a checkpoint's format, tensors, metadata and the architecture it states.
 import SparseTuning
 
-/// What `inspect --json` prints; `google_layout`, `huggingface_config` and `mapping_problem` only when known.
+/// What `inspect --json` prints; `google_layout`, `huggingface_config`, `timm_architecture` and `mapping_problem`
+/// only when known.
 struct InspectJSON: Encodable {
     struct Tensor: Encodable {
         var name: String
@@ -37,14 +38,26 @@ struct InspectJSON: Encodable {
     var tensors: [Tensor]
     var googleLayout: GoogleLayout?
     var huggingfaceConfig: HuggingFaceConfig?
+    /// A timm checkpoint's architecture as read from its shapes and config.json (docs/BACKBONES.md), with notes.
+    var timmArchitecture: TimmArchitecture?
     var mappingProblem: String?
+
+    struct TimmArchitecture: Encodable {
+        var config: ViTConfig
+        var statedBy: Nullable<String>
+        var notes: [String]
+
+        private enum CodingKeys: String, CodingKey { case config, notes, statedBy = "stated_by" }
+    }
 
     private enum CodingKeys: String, CodingKey {
         case file, format, parameters, metadata, tensors
         case googleLayout = "google_layout", huggingfaceConfig = "huggingface_config", mappingProblem = "mapping_problem"
+        case timmArchitecture = "timm_architecture"
     }
 
-    init(file: String, _ info: CheckpointInspection) {
+    init(file: String, _ info: CheckpointInspection, timm: (InferredArchitecture, statedBy: String?)? = nil) {
+        timmArchitecture = timm.map { TimmArchitecture(config: $0.0.config, statedBy: Nullable($0.statedBy), notes: $0.0.notes) }
         self.file = file
         format = info.format.rawValue
         parameters = info.totalParameters
