@@ -38,17 +38,19 @@ source_of() {
     esac
 }
 
+# The C headers of the system libraries the figures use (cairo's include paths).
+read -r -a CAIRO_INCLUDES <<< "$(pkg-config --cflags-only-I cairo)"
 mkdir -p "$SCRATCH/fuzzers" "$SCRATCH/logs"
 for target in "${TARGETS[@]}"; do
     src=$(source_of "$target")
     [[ -f $src ]] || { echo "unknown target '$target' (targets: ${ALL_TARGETS[*]})" >&2; exit 2; }
     echo "== compiling $target ($src)"
     swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name "Fuzz_${target//-/_}" \
-        -I "$BIN/Modules" -I Sources/CDNNL -I Sources/CJPEG -I Sources/CPNG -I Sources/CKernels/include \
+        -I "$BIN/Modules" -I Sources/CDNNL -I Sources/CJPEG -I Sources/CPNG -I Sources/CCairo "${CAIRO_INCLUDES[@]}" -I Sources/CKernels/include \
         -I "$SCRATCH/checkouts/ZIPFoundation/Sources/CZLib" \
         -Xcc "-fmodule-map-file=$BIN/CKernels.build/module.modulemap" \
         "$src" Fuzz/FuzzSupport.swift "${OBJECTS[@]}" \
-        -ldnnl -ljpeg -lpng -lz -o "$SCRATCH/fuzzers/$target" >"$SCRATCH/logs/build-$target.log" 2>&1 \
+        -ldnnl -ljpeg -lpng -lcairo -lz -o "$SCRATCH/fuzzers/$target" >"$SCRATCH/logs/build-$target.log" 2>&1 \
         || { grep -v 'Cannot export local symbol' "$SCRATCH/logs/build-$target.log" >&2; exit 1; }
 done
 
