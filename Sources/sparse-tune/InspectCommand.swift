@@ -61,7 +61,7 @@ struct InspectCommand: ParsableCommand {
     /// task files and files that are not a whole ViT.
     private func timmArchitecture(_ info: CheckpointInspection) throws -> (InferredArchitecture, statedBy: String?)? {
         guard info.format == .safetensors, info.metadata["sparse_tuning.config"] == nil else { return nil }
-        let shapes = Dictionary(info.rows.map { ($0.name, $0.shape) }, uniquingKeysWith: { a, _ in a })
+        let shapes = CheckpointInspection.timmShapes(info.rows)
         guard shapes["patch_embed.proj.weight"] != nil else { return nil }
         let timm = try TimmConfigFile.beside(Checkpoint.resolve(file))
         let stated = try timm.map { (config: try $0.statedConfig(), source: $0.path) }

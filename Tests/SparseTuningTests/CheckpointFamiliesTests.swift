@@ -231,3 +231,24 @@ final class FamiliesInspectTests: XCTestCase {
         XCTAssertTrue(arch["notes"]?[0]?.string?.contains("--heads") == true, r.1)
     }
 }
+
+/// Meta's original DINOv2 layout (register_tokens, mask_token, a class row in pos_embed) maps to timm's on load.
+final class MetaDINOv2Tests: XCTestCase {
+    func testMetaLayoutLoadsAsTimms() throws {
+        let path = fixturePath("families/dinov2_registers_meta/model.safetensors")
+        let checkpoint = try Checkpoint.load(path)
+        XCTAssertNil(checkpoint.tensors["mask_token"])
+        XCTAssertEqual(checkpoint.tensors["reg_token"]?.shape, [1, 2, 24])
+        XCTAssertEqual(checkpoint.tensors["pos_embed"]?.shape, [1, 25, 24])
+        let timm = try XCTUnwrap(try TimmConfigFile.beside(path))
+        let arch = try ViTConfig.inferred(fromShapes: checkpoint.tensors.mapValues(\.shape),
+                                          stated: (try timm.statedConfig(), timm.path), source: path)
+        let model = try TunedViT(backbone: VisionTransformer(config: arch.config, seed: nil))
+        try model.load(checkpoint.tensors)
+        let io = try Fixture("families/dinov2_registers/io.safetensors")
+        let ref = io["logits"].values
+        assertClose(try model.forward(io["x"]).values, ref, atol: 1e-4 * ref.map(abs).max()!, rtol: 0, "Meta layout vs timm")
+        let r = try runSparseTune(["inspect", path])
+        XCTAssertTrue(r.1.contains("2 register tokens"), r.1)
+    }
+}

@@ -4,7 +4,8 @@ import Foundation
 
 /// The on-disk format of a checkpoint.
 public enum CheckpointFormat: String, Sendable {
-    /// safetensors with timm parameter names (timm hub weights, or the library's own task files).
+    /// safetensors with timm parameter names (timm hub weights, or the library's own task files), or Meta's DINOv2
+    /// names (mapped on load).
     case safetensors
     /// A Google ViT `.npz` (zip of `.npy` arrays with JAX names), mapped to timm names on load.
     case googleNPZ
@@ -64,7 +65,8 @@ public enum Checkpoint {
                 return LoadedCheckpoint(path: path, format: .huggingFaceViT, tensors: tensors,
                                         metadata: safetensors.metadata, huggingFace: config)
             }
-            return LoadedCheckpoint(path: path, format: .safetensors, tensors: try safetensors.loadAll(),
+            return LoadedCheckpoint(path: path, format: .safetensors,
+                                    tensors: try MetaDINOv2.timmStateDict(safetensors.loadAll(), file: path),
                                     metadata: safetensors.metadata)
         case .googleNPZ:
             var arrays: [String: Tensor] = [:]
