@@ -37,6 +37,38 @@ final class CheckpointGoogleViTTests: XCTestCase {
         XCTAssertNil(try GoogleViT.layout(of: headless, file: "vit.npz").headClasses)
     }
 
+    /// The array shapes of Google's `ViT-L_16.npz` and `ViT-H_14.npz` (written out from the layout of
+    /// docs/METHOD.md §7, as the released files have them) give those architectures: heads from the attention kernels.
+    func testLargeAndHugeLayouts() throws {
+        func shapes(c: Int, depth: Int, heads: Int, mlp: Int, patch: Int, grid: Int, classes: Int?) -> [String: [Int]] {
+            let d = c / heads
+            var s: [String: [Int]] = ["embedding/kernel": [patch, patch, 3, c], "embedding/bias": [c], "cls": [1, 1, c],
+                                      "Transformer/posembed_input/pos_embedding": [1, 1 + grid * grid, c],
+                                      "Transformer/encoder_norm/scale": [c], "Transformer/encoder_norm/bias": [c]]
+            for l in 0..<depth {
+                let g = "Transformer/encoderblock_\(l)/", a = g + "MultiHeadDotProductAttention_1/"
+                for n in ["LayerNorm_0", "LayerNorm_2"] { s[g + n + "/scale"] = [c]; s[g + n + "/bias"] = [c] }
+                for n in ["query", "key", "value"] { s[a + n + "/kernel"] = [c, heads, d]; s[a + n + "/bias"] = [heads, d] }
+                s[a + "out/kernel"] = [heads, d, c]; s[a + "out/bias"] = [c]
+                s[g + "MlpBlock_3/Dense_0/kernel"] = [c, mlp]; s[g + "MlpBlock_3/Dense_0/bias"] = [mlp]
+                s[g + "MlpBlock_3/Dense_1/kernel"] = [mlp, c]; s[g + "MlpBlock_3/Dense_1/bias"] = [c]
+            }
+            if let classes { s["head/kernel"] = [c, classes]; s["head/bias"] = [classes] }
+            s["pre_logits/kernel"] = [c, c]; s["pre_logits/bias"] = [c]
+            return s
+        }
+        let large = try GoogleViT.layout(of: shapes(c: 1024, depth: 24, heads: 16, mlp: 4096, patch: 16, grid: 14, classes: 21843),
+                                         file: "ViT-L_16.npz")
+        XCTAssertEqual([large.dim, large.depth, large.heads, large.mlpDim, large.patchSize, large.tokens], [1024, 24, 16, 4096, 16, 197])
+        XCTAssertEqual(large.headClasses, 21843)
+        let huge = try GoogleViT.layout(of: shapes(c: 1280, depth: 32, heads: 16, mlp: 5120, patch: 14, grid: 16, classes: nil),
+                                        file: "ViT-H_14.npz")
+        XCTAssertEqual([huge.dim, huge.depth, huge.heads, huge.mlpDim, huge.patchSize, huge.tokens], [1280, 32, 16, 5120, 14, 257])
+        XCTAssertNil(huge.headClasses)
+        XCTAssertEqual(ViTConfig(dim: huge.dim, depth: huge.depth, heads: huge.heads, mlpDim: huge.mlpDim, patch: huge.patchSize),
+                       ViTConfig.preset("vit-h14"))
+    }
+
     /// Each transform checked element by element against docs/METHOD.md §7, independently of the Python fixture.
     func testTransformsFollowTheSpecIndexByIndex() throws {
         let g = try googleArrays()
