@@ -1,8 +1,8 @@
 // swift-tools-version:6.0
 // SparseTuning: Sparse-Tuning (token sparsification + Dense Adapters) for Vision Transformers on the CPU.
 // Builds on Linux (x86-64; Debian/Ubuntu packages libdnnl-dev with its OpenMP runtime libgomp, libjpeg-turbo,
-// libpng, and libcairo2-dev with fonts-dejavu-core for the figures): oneDNN's OpenMP threads and glibc are part
-// of the design, so no Apple platform is declared.
+// libpng, libcairo2-dev with fonts-dejavu-core for the figures, libopenmpi-dev for data-parallel training):
+// oneDNN's OpenMP threads and glibc are part of the design, so no Apple platform is declared.
 import PackageDescription
 
 let package = Package(
@@ -21,6 +21,7 @@ let package = Package(
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng"),
         .systemLibrary(name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "mpi-c", providers: [.apt(["libopenmpi-dev"])]),
         // C kernels the Swift compiler does not vectorise for baseline x86-64 (bf16 conversion).
         .target(name: "CKernels", path: "Sources/CKernels"),
         .target(
@@ -30,10 +31,12 @@ let package = Package(
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
         ),
+        // Data-parallel training over Open MPI (docs/DISTRIBUTED.md); the core library links no MPI.
+        .target(name: "SparseTuningMPI", dependencies: ["SparseTuning", "CMPI"]),
         .executableTarget(
             name: "sparse-tune",
             dependencies: [
-                "SparseTuning",
+                "SparseTuning", "SparseTuningMPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

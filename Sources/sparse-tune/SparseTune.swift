@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import SparseTuning
+import SparseTuningMPI
 
 @main
 struct SparseTune: ParsableCommand {
@@ -15,6 +16,10 @@ struct SparseTune: ParsableCommand {
     static func main() {
         do {
             var command = try parseAsRoot()
+            if MPICollective.launchedByMPI && !(command is TrainCommand) {
+                throw SparseTuningError("under mpirun only `train` runs data-parallel; run other commands without mpirun "
+                    + "(docs/DISTRIBUTED.md)")
+            }
             try command.run()
         } catch let error as SparseTuningError {
             fail(error.message)
@@ -31,7 +36,11 @@ struct SparseTune: ParsableCommand {
     }
 }
 
-/// Writes a progress or status line to stderr (stdout stays machine-readable).
+/// Writes a progress or status line to stderr (stdout stays machine-readable); in a data-parallel run each line
+/// names its rank.
 func note(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+    FileHandle.standardError.write(Data((rankPrefix + message + "\n").utf8))
 }
+
+/// `[rank r/N] ` in a data-parallel run, else empty (set once by `train`).
+nonisolated(unsafe) var rankPrefix = ""

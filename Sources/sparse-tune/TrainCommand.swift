@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import SparseTuning
+import SparseTuningMPI
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -79,6 +80,9 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Under mpirun: one rank of a data-parallel run (docs/DISTRIBUTED.md); alone: a single process.
+        let world: any Collective = try MPICollective.fromEnvironment() ?? SingleProcess()
+        if world.size > 1 { rankPrefix = "[rank \(world.rank)/\(world.size)] " }
         if weights.isEmpty && model.method != TuningMethod.full.rawValue {
             throw SparseTuningError("train needs --weights BACKBONE (a .safetensors, Google .npz or Hugging Face ViT directory); only --method full may start from random weights")
         }
@@ -91,6 +95,10 @@ struct TrainCommand: ParsableCommand {
         if modelOptions.classes == nil { modelOptions.classes = train.classNames.count }
         let built = try buildModel(modelOptions, weights: weights, forTraining: true)
         let vit = built.model
+        if world.size > 1 {
+            note("data-parallel: \(world.size) ranks, global batch \(options.batchSize) = \(options.batchSize / world.size) per rank; "
+                 + (world.isLeader ? "this rank writes the task file and metrics" : "rank 0 writes the files"))
+        }
         note("training \(vit.tuning.method.rawValue) on \(train.count) images (\(train.classNames.count) classes, \(format.rawValue))"
              + (eval.map { ", evaluating on \($0.count)" } ?? "") + "; "
              + String(format: "%.3f M trainable parameters (%.3f M without the head), %.2f GFLOPs/image (fvcore)",
@@ -99,9 +107,11 @@ struct TrainCommand: ParsableCommand {
         let trainer = try Trainer(model: vit, options: options, train: train, eval: eval,
                                   normalization: try dataOptions.normalization(task: built.task),
                                   evalResize: try dataOptions.resizeMode(format), output: output,
-                                  metricsPath: metrics ?? defaultMetricsPath(output), classNames: train.classNames)
+                                  metricsPath: metrics ?? defaultMetricsPath(output), classNames: train.classNames,
+                                  collective: world)
         let summary = try trainer.run(resume: resume, stopAfter: stopAfter,
-                                      progress: ProgressLine(epochs: options.epochs, stepsPerEpoch: trainer.stepsPerEpoch))
+                                      progress: world.isLeader ? ProgressLine(epochs: options.epochs, stepsPerEpoch: trainer.stepsPerEpoch) : nil)
+        guard world.isLeader else { return }  // rank 0 reports for the run
         if json {
             try printJSON(TrainJSON(model: vit, summary: summary, output: output), pretty: false)
             return

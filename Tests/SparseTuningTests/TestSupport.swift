@@ -63,17 +63,27 @@ struct MissingBinaryError: Error, CustomStringConvertible {
     }
 }
 
-/// Runs the built `sparse-tune` with `args`; returns (exit code, stdout, stderr). A missing binary is a test failure
-/// (the error names every path looked at), never a skip: the CLI tests must not pass by not running.
-func runSparseTune(_ args: [String], environment: [String: String] = [:]) throws -> (Int32, String, String) {
+/// The built `sparse-tune`. A missing binary is a test failure (the error names every path looked at), never a skip:
+/// the CLI tests must not pass by not running.
+func sparseTuneBinary() throws -> String {
     let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     let candidates = [Bundle.main.bundleURL.appendingPathComponent("sparse-tune").path,
                       repo.appendingPathComponent(".build/debug/sparse-tune").path]
     guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
         throw MissingBinaryError(searched: candidates)
     }
+    return path
+}
+
+/// Runs the built `sparse-tune` with `args`; returns (exit code, stdout, stderr).
+func runSparseTune(_ args: [String], environment: [String: String] = [:]) throws -> (Int32, String, String) {
+    try runProcess(sparseTuneBinary(), args, environment: environment)
+}
+
+/// Runs `executable` with `args` (and `environment` added); returns (exit code, stdout, stderr).
+func runProcess(_ executable: String, _ args: [String], environment: [String: String] = [:]) throws -> (Int32, String, String) {
     let p = Process()
-    p.executableURL = URL(fileURLWithPath: path)
+    p.executableURL = URL(fileURLWithPath: executable)
     p.arguments = args
     if !environment.isEmpty {
         p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }

@@ -77,6 +77,8 @@ public final class BatchLoader: @unchecked Sendable {
     public let prefetch: Int
     /// Whether undecodable images are skipped (true) or end the epoch with an error (false).
     public let skipBadImages: Bool
+    /// This process's shard of every epoch in a data-parallel run: rank `shard.rank` of `shard.count` (0 of 1 alone).
+    public let shard: (rank: Int, count: Int)
 
     private let lock = NSLock()
     private var _skipped: [SkippedImage] = []
@@ -84,19 +86,28 @@ public final class BatchLoader: @unchecked Sendable {
     /// - Parameters:
     ///   - workers: loading threads; default 2 (0 = no background threads).
     ///   - prefetch: batches prepared ahead of the consumer (≥ 1).
-    /// - Throws: ``SparseTuningError`` when the source is empty, `batchSize` < 1, `workers` < 0, `prefetch` < 1, or
-    ///   `dropLast` leaves no batch at all.
+    ///   - shard: rank and number of processes of a data-parallel run: each epoch's order (the same permutation on
+    ///     every rank) is padded by repeating its start to a multiple of `count`, and this rank takes every
+    ///     `count`-th sample from `rank` on (PyTorch's DistributedSampler). With per-rank batches of B/count, the
+    ///     ranks' k-th batches together are exactly the k-th batch of B of one process.
+    /// - Throws: ``SparseTuningError`` when the source is empty, `batchSize` < 1, `workers` < 0, `prefetch` < 1, the
+    ///   shard is invalid, or `dropLast` leaves no batch at all.
     public init(source: any ImageSource, batchSize: Int, shuffle: Bool, dropLast: Bool = false,
                 augmentation: ImageAugmentation, normalization: Normalization, seed: UInt64 = 0,
-                workers: Int = 2, prefetch: Int = 2, skipBadImages: Bool = false) throws {
+                workers: Int = 2, prefetch: Int = 2, skipBadImages: Bool = false, shard: (rank: Int, count: Int) = (0, 1)) throws {
         guard source.count > 0 else { throw SparseTuningError("cannot load batches: the dataset has no samples") }
+        guard shard.count >= 1, shard.rank >= 0, shard.rank < shard.count else {
+            throw SparseTuningError("invalid shard: rank \(shard.rank) of \(shard.count)")
+        }
+        let shardSize = (source.count + shard.count - 1) / shard.count
         guard batchSize >= 1 else { throw SparseTuningError("batch size must be at least 1 (got \(batchSize))") }
         guard workers >= 0 else { throw SparseTuningError("loader workers must be 0 or more (got \(workers))") }
         guard prefetch >= 1 else { throw SparseTuningError("loader prefetch must be at least 1 batch (got \(prefetch))") }
         guard augmentation.size > 0 else { throw SparseTuningError("image size must be positive (got \(augmentation.size))") }
-        if dropLast && source.count < batchSize {
+        if dropLast && shardSize < batchSize {
             throw SparseTuningError(
-                "drop-last with \(source.count) samples and batch size \(batchSize) leaves no batch; lower the batch size")
+                "drop-last with \(shardSize) samples\(shard.count > 1 ? " per rank" : "") and batch size \(batchSize) leaves no batch; "
+                + "lower the batch size")
         }
         self.source = source
         self.batchSize = batchSize
@@ -108,18 +119,30 @@ public final class BatchLoader: @unchecked Sendable {
         self.workers = workers
         self.prefetch = prefetch
         self.skipBadImages = skipBadImages
+        self.shard = shard
     }
+
+    /// Samples this rank visits per epoch: ⌈N / ranks⌉ (all N alone).
+    public var samplesPerEpoch: Int { (source.count + shard.count - 1) / shard.count }
 
     /// Batches per epoch when no image is skipped.
     public var batchesPerEpoch: Int {
-        dropLast ? source.count / batchSize : (source.count + batchSize - 1) / batchSize
+        dropLast ? samplesPerEpoch / batchSize : (samplesPerEpoch + batchSize - 1) / batchSize
     }
 
-    /// The order in which `epoch` visits the source indices.
+    /// The order in which `epoch` visits the source indices (this rank's share of it in a data-parallel run).
     public func order(epoch: Int) -> [Int] {
-        guard shuffle else { return Array(0..<source.count) }
-        var rng = RandomSampling.generator(seed, epoch)
-        return RandomSampling.permutation(source.count, &rng)
+        var all: [Int]
+        if shuffle {
+            var rng = RandomSampling.generator(seed, epoch)
+            all = RandomSampling.permutation(source.count, &rng)
+        } else {
+            all = Array(0..<source.count)
+        }
+        guard shard.count > 1 else { return all }
+        let padded = samplesPerEpoch * shard.count
+        while all.count < padded { all += all.prefix(padded - all.count) }  // repeat the start (more than once for N < ranks)
+        return stride(from: shard.rank, to: padded, by: shard.count).map { all[$0] }
     }
 
     /// A generator for batch-level randomness of batch `number` of `epoch` (e.g. ``MixupCutmix``), independent of

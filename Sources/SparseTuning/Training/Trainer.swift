@@ -79,6 +79,8 @@ public struct TrainingSummary: Sendable {
     public var peakRSSMB: Double
     /// Whether the head trained on frozen features computed once (``TrainingOptions/cacheFeatures``).
     public var featuresCached = false
+    /// Processes of the data-parallel run (1 alone); the figures above are over all of them.
+    public var worldSize = 1
 }
 
 /// Trains a ``TunedViT`` on an image source.
@@ -95,6 +97,9 @@ public final class Trainer {
     public let metricsPath: String?
     /// Class names stored in the task file.
     public let classNames: [String]?
+    /// The processes of a data-parallel run (``SingleProcess`` alone): `options.batchSize` is the global batch, split
+    /// evenly over them; only rank 0 writes files (docs/DISTRIBUTED.md).
+    public let collective: any Collective
     let loader: BatchLoader
 
     /// Optimiser steps per epoch.
@@ -102,8 +107,11 @@ public final class Trainer {
 
     public init(model: TunedViT, options: TrainingOptions, train: any ImageSource, eval: (any ImageSource)?,
                 normalization: Normalization, evalResize: ResizeMode = .squash, output: String?, metricsPath: String?,
-                classNames: [String]? = nil) throws {
+                classNames: [String]? = nil, collective: any Collective = SingleProcess()) throws {
         try options.validate()
+        guard options.batchSize % collective.size == 0 else {
+            throw SparseTuningError("--batch \(options.batchSize) is the global batch; it must be divisible by the \(collective.size) ranks")
+        }
         guard model.config.classes > 0 else { throw SparseTuningError("training needs a head: give --classes") }
         if let bad = train.labels.first(where: { $0 < 0 || $0 >= model.config.classes }) {
             throw SparseTuningError("the training data has label \(bad) but the model has \(model.config.classes) classes")
@@ -117,13 +125,14 @@ public final class Trainer {
         self.output = output
         self.metricsPath = metricsPath
         self.classNames = classNames
+        self.collective = collective
         backboneFingerprint = model.backboneFingerprint
         let size = model.config.imageSize
         let trainAug: ImageAugmentation = options.augment ? try .timmTrain(size: size) : .eval(size: size, mode: evalResize)
-        loader = try BatchLoader(source: train, batchSize: options.batchSize, shuffle: true,
+        loader = try BatchLoader(source: train, batchSize: options.batchSize / collective.size, shuffle: true,
                                  dropLast: train.count >= options.batchSize, augmentation: trainAug,
                                  normalization: normalization, seed: options.seed, workers: options.workers,
-                                 skipBadImages: options.skipBadImages)
+                                 skipBadImages: options.skipBadImages, shard: (collective.rank, collective.size))
     }
 
     /// ``BackboneFingerprint`` of the frozen backbone, computed before training (nil for full fine-tuning).
@@ -176,6 +185,9 @@ public final class Trainer {
         // The resume state also records the training options: resuming under another schedule is refused.
         let resumeJSON = try JSONCoding.string(resumeConfiguration)
         let buffers = model.taskStateDict().filter { $0.name.hasPrefix("head.0.") }
+        let leader = collective.isLeader
+        try collective.broadcastValues(model.trainable)  // every rank starts from rank 0's trainable tensors
+        model.parametersUpdated()
 
         var startEpoch = 0, step = 0
         var best: Double?, bestEpoch: Int?
@@ -196,7 +208,7 @@ public final class Trainer {
         }
         // Frozen features: computed once when nothing below the head trains and the input pipeline is deterministic.
         let cached = options.cacheFeatures && model.trainsHeadOnly && !options.augment && mixer == nil
-            && model.tuning.dropPath == 0 && keepSchedule == nil
+            && model.tuning.dropPath == 0 && keepSchedule == nil && collective.size == 1
         var trainCache: FeatureCache?, evalCache: FeatureCache?
         if cached {
             progress?.message("only the head trains: computing the frozen features of \(train.count) training images once")
@@ -211,8 +223,8 @@ public final class Trainer {
                                              workers: options.workers, skipBadImages: options.skipBadImages)
             }
         }
-        let metrics = try metricsPath.map {
-            try MetricsLog(path: $0, mode: startEpoch > 0 ? .append(keepingThroughStep: step) : .create)
+        let metrics = try metricsPath.flatMap { path in
+            leader ? try MetricsLog(path: path, mode: startEpoch > 0 ? .append(keepingThroughStep: step) : .create) : nil
         }
         defer { metrics?.close() }
 
@@ -260,6 +272,7 @@ public final class Trainer {
                 stepImages += labels.count
                 micro += 1
                 if micro == options.accumulation {
+                    try collective.averageGradients(model.trainable)
                     if options.accumulation > 1 { scaleGradients(model.trainable, by: 1 / Float(options.accumulation)) }
                     if let clip = options.clipGrad { clipGradNorm(model.trainable, maxNorm: clip) }
                     optimizer.step(lr: schedule.lr(at: step))
@@ -275,6 +288,11 @@ public final class Trainer {
                 }
             }
             if micro > 0 { optimizer.zeroGrad() }  // an incomplete accumulation group at the end of an epoch is dropped
+            if collective.size > 1 {  // the epoch's figures over every rank's samples
+                var totals = [lossSum, Double(seen), Double(correct)]
+                try collective.allreduceSum(&totals)
+                lossSum = totals[0]; seen = Int(totals[1]); correct = Int(totals[2])
+            }
             images += seen
             lastLoss = seen > 0 ? lossSum / Double(seen) : 0
             lastTrainAcc = seen > 0 ? Double(correct) / Double(seen) : 0
@@ -286,10 +304,13 @@ public final class Trainer {
             if let eval, (epoch + 1) % options.evalEvery == 0 || epoch + 1 == options.epochs {
                 let run = {
                     if let evalCache { return try Evaluator.evaluate(self.model, cache: evalCache, batchSize: self.options.batchSize) }
-                    return try Evaluator.evaluate(self.model, source: eval, batchSize: self.options.batchSize,
-                                                  augmentation: .eval(size: size, mode: self.evalResize),
-                                                  normalization: self.normalization, workers: self.options.workers,
-                                                  skipBadImages: self.options.skipBadImages)
+                    let c = self.collective
+                    let shard: any ImageSource = c.size > 1 ? ShardedSource(eval, rank: c.rank, ranks: c.size) : eval
+                    let local = try Evaluator.evaluate(self.model, source: shard, batchSize: self.options.batchSize,
+                                                       augmentation: .eval(size: size, mode: self.evalResize),
+                                                       normalization: self.normalization, workers: self.options.workers,
+                                                       skipBadImages: self.options.skipBadImages)
+                    return try local.reduced(over: c)
                 }
                 let result: EvaluationResult
                 if let ema {
@@ -305,7 +326,7 @@ public final class Trainer {
                 if best == nil || result.top1 > best! { best = result.top1; bestEpoch = epoch + 1 }
             }
             try metrics?.append(record)
-            if let output {
+            if let output, leader {
                 if let ema { ema.swapIn() }
                 config.metrics = TaskMetrics(epochs: epoch + 1, steps: step, trainLoss: lastLoss, trainAccuracy: lastTrainAcc,
                                              evalTop1: evaluation?.top1, evalTop5: evaluation?.top5, bestEvalTop1: best,
@@ -323,6 +344,6 @@ public final class Trainer {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         return TrainingSummary(epochs: options.epochs, steps: step, finalLoss: lastLoss, trainAccuracy: lastTrainAcc,
                                evaluation: evaluation, imagesPerSecond: Double(images) / max(seconds, 1e-9), seconds: seconds,
-                               peakRSSMB: Benchmark.peakResidentMB(), featuresCached: cached)
+                               peakRSSMB: Benchmark.peakResidentMB(), featuresCached: cached, worldSize: collective.size)
     }
 }

@@ -18,6 +18,8 @@ struct TrainJSON: Codable {
     var evalTop1: Double?
     var evalTop5: Double?
     var evalImagesPerSecond: Double?
+    /// Processes of a data-parallel run (1 alone).
+    var worldSize: Int
 
     private enum CodingKeys: String, CodingKey {
         case method, epochs, steps, seconds, gflops, output
@@ -25,6 +27,7 @@ struct TrainJSON: Codable {
         case peakRSSMB = "peak_rss_mb", trainableParameters = "trainable_parameters"
         case trainableParametersWithoutHead = "trainable_parameters_without_head"
         case evalTop1 = "eval_top1", evalTop5 = "eval_top5", evalImagesPerSecond = "eval_images_per_s"
+        case worldSize = "world_size"
     }
 
     init(model vit: TunedViT, summary: TrainingSummary, output: String) {
@@ -43,5 +46,6 @@ struct TrainJSON: Codable {
         evalTop1 = summary.evaluation?.top1
         evalTop5 = summary.evaluation?.top5
         evalImagesPerSecond = summary.evaluation?.imagesPerSecond
+        worldSize = summary.worldSize
     }
 }
