@@ -81,3 +81,64 @@ final class DistributedTrainingTests: XCTestCase {
         XCTAssertEqual(r3.order(epoch: 0), [0])
     }
 }
+
+extension DistributedTrainingTests {
+    func data(in dir: String, train: Int = 16) throws -> String {
+        try SyntheticImages(size: 32, classes: 3).writeVTABTask(root: "\(dir)/vtab", task: "shapes", trainCount: train,
+                                                                 testCount: 7, seed: 3, writeClassNames: true)
+    }
+
+    /// The resume state holds nothing rank-specific, and the global batches do not depend on the number of ranks:
+    /// an epoch on two ranks continued by one process equals two epochs of one process.
+    func testResumeOnAnotherNumberOfRanks() throws {
+        let dir = temporaryDirectory(self)
+        let data = try data(in: dir)
+        func train(_ output: String, _ extra: [String]) -> [String] {
+            ["train", "--weights", fixturePath("families/dinov2/model.safetensors"), "--data", data, "--rank", "4",
+             "--epochs", "2", "--batch", "8", "--warmup-epochs", "0", "--lr", "0.01", "--threads", "1", "--workers", "0",
+             "--no-eval", "--output", output] + extra
+        }
+        let whole = try runSparseTune(train("\(dir)/whole.safetensors", []))
+        XCTAssertEqual(whole.0, 0, whole.2)
+        let first = try runMPI(ranks: 2, train("\(dir)/split.safetensors", ["--stop-after", "1"]))
+        XCTAssertEqual(first.0, 0, first.2)
+        let rest = try runSparseTune(train("\(dir)/split.safetensors", ["--resume"]))
+        XCTAssertEqual(rest.0, 0, rest.2)
+        let a = try Checkpoint.load("\(dir)/whole.safetensors").tensors, b = try Checkpoint.load("\(dir)/split.safetensors").tensors
+        for (name, t) in a { assertClose(b[name]!.values, t.values, atol: 2e-5, rtol: 1e-4, "tensor \(name)") }
+    }
+
+    /// A rank killed mid-run stops the others with an error, and the last task file written stays whole.
+    func testAKilledRankStopsTheRunAndKeepsTheLastCheckpoint() throws {
+        let dir = temporaryDirectory(self)
+        let data = try data(in: dir, train: 32)
+        let task = "\(dir)/t.safetensors"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: mpirun)
+        p.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "2", "--bind-to", "none", try sparseTuneBinary(),
+                       "train", "--weights", fixturePath("families/dinov2/model.safetensors"), "--data", data, "--rank", "4",
+                       "--epochs", "400", "--batch", "8", "--warmup-epochs", "0", "--threads", "1", "--workers", "0", "--no-eval",
+                       "--output", task]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: task) && Date() < deadline && p.isRunning { usleep(100_000) }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: task), "no epoch finished")
+        // Kill one rank: the youngest sparse-tune process under this mpirun.
+        let pids = try runProcess("/usr/bin/pgrep", ["-P", "\(p.processIdentifier)", "-f", "sparse-tune"]).1
+            .split(separator: "\n").compactMap { Int32($0) }.sorted()
+        XCTAssertEqual(pids.count, 2, "ranks: \(pids)")
+        if let victim = pids.last { kill(victim, SIGKILL) }
+        while p.isRunning && Date() < deadline { usleep(100_000) }
+        XCTAssertFalse(p.isRunning, "the run did not stop")
+        if p.isRunning { p.terminate() }
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        print("killed-rank run, stderr tail:\n" + stderr.split(separator: "\n").suffix(12).joined(separator: "\n"))
+        XCTAssertNotEqual(p.terminationStatus, 0, stderr)
+        XCTAssertTrue(stderr.contains("signal 9") || stderr.contains("Killed") || stderr.contains("exited"), stderr)
+        let checkpoint = try Checkpoint.load(task)  // whole: written atomically after an epoch
+        XCTAssertFalse(checkpoint.tensors.isEmpty)
+    }
+}
