@@ -16,9 +16,9 @@ struct SparseTune: ParsableCommand {
     static func main() {
         do {
             var command = try parseAsRoot()
-            if MPICollective.launchedByMPI && !(command is TrainCommand) {
-                throw SparseTuningError("under mpirun only `train` runs data-parallel; run other commands without mpirun "
-                    + "(docs/DISTRIBUTED.md)")
+            if MPICollective.launchedByMPI && !(command is TrainCommand || command is VTABCommand || command is SweepCommand) {
+                throw SparseTuningError("under mpirun only `train` (data-parallel), `vtab` and `sweep` (runs shared by the ranks) "
+                    + "run; run other commands without mpirun (docs/DISTRIBUTED.md)")
             }
             try command.run()
         } catch let error as SparseTuningError {

@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import SparseTuning
+import SparseTuningMPI
 
 struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -38,6 +39,9 @@ struct SweepCommand: ParsableCommand {
     var chartFormats: String = "png,svg"
 
     func run() throws {
+        // Under mpirun the ranks share the points to train (docs/DISTRIBUTED.md).
+        let world: any Collective = try MPICollective.fromEnvironment() ?? SingleProcess()
+        if world.size > 1 { rankPrefix = "[rank \(world.rank)/\(world.size)] " }
         guard !weights.isEmpty else { throw SparseTuningError("sweep needs --weights BACKBONE (a .safetensors, Google .npz or Hugging Face ViT directory)") }
         guard noTrain == (task != nil) else {
             throw SparseTuningError(noTrain ? "--no-train needs --task FILE (the trained task to evaluate)"
@@ -89,11 +93,13 @@ struct SweepCommand: ParsableCommand {
         experiment.evalResize = try dataOptions.resizeMode(format)
         experiment.throughput = try bench.probe()
         experiment.log = note
-        experiment.progress = { ProgressLine(epochs: $0, stepsPerEpoch: $1) }
+        experiment.progress = world.isLeader ? { ProgressLine(epochs: $0, stepsPerEpoch: $1) } : nil
+        experiment.collective = world
 
         note("sweep: \(experiment.baseTuning.method.rawValue), \(rates.count) keep rate(s) × \(tsList.count) ts-layers setting(s), "
              + (noTrain ? "evaluating \(task!)" : "training \(options.epochs) epoch(s) per point") + " on \(eval.count) evaluation images")
         let report = try experiment.run()
+        guard world.isLeader else { return }  // rank 0 reports
         print(SweepReport.csvHeader)
         print(report.csv().split(separator: "\n").dropFirst().joined(separator: "\n"))
         let extensions = "{" + formats.map(\.rawValue).joined(separator: ",") + "}"

@@ -4,6 +4,7 @@
 import ArgumentParser
 import Foundation
 import SparseTuning
+import SparseTuningMPI
 
 struct VTABCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -41,6 +42,9 @@ struct VTABCommand: ParsableCommand {
     var skipBadImages = false
 
     func run() throws {
+        // Under mpirun the ranks share the suite's runs (docs/DISTRIBUTED.md).
+        let world: any Collective = try MPICollective.fromEnvironment() ?? SingleProcess()
+        if world.size > 1 { rankPrefix = "[rank \(world.rank)/\(world.size)] " }
         guard !weights.isEmpty else {
             throw SparseTuningError("vtab needs --weights BACKBONE (e.g. ViT-B_16.npz, Google's ImageNet-21k ViT-B/16)")
         }
@@ -64,13 +68,15 @@ struct VTABCommand: ParsableCommand {
         experiment.skipBadImages = skipBadImages
         experiment.throughput = try bench.probe()
         experiment.log = note
-        experiment.progress = { ProgressLine(epochs: $0, stepsPerEpoch: $1) }
+        experiment.progress = world.isLeader ? { ProgressLine(epochs: $0, stepsPerEpoch: $1) } : nil
+        experiment.collective = world
 
         let planned = try experiment.validate()
         note("VTAB-1K: \(planned.count) task(s) × \(methods.count) method(s) (\(methods.map(\.rawValue).joined(separator: ", "))) "
              + "on a \(backbone.config.dim)-wide, \(backbone.config.depth)-block ViT at \(backbone.config.imageSize)×\(backbone.config.imageSize); "
              + "configurations: \(configSet.source); output: \(out)")
         let outcome = try experiment.run()
+        guard world.isLeader else { return }  // rank 0 reports the merged table
 
         print("VTAB-1K: \(outcome.trained.count) run(s) trained now (\(outcome.resumed.count) resumed), \(outcome.skipped.count) done earlier")
         for s in outcome.report.summaries {

@@ -142,3 +142,65 @@ extension DistributedTrainingTests {
         XCTAssertFalse(checkpoint.tensors.isEmpty)
     }
 }
+
+extension DistributedTrainingTests {
+    /// `mpirun -np 2 … vtab`: the ranks share the runs (each trained once), and rank 0's tables hold the same results
+    /// as one process's.
+    func testVTABSuiteSharedByTwoRanks() throws {
+        let dir = temporaryDirectory(self)
+        let (weights, _) = try writeTinyBackbone(in: dir)
+        let root = try writeMiniVTAB(in: dir)
+        func args(_ out: String) -> [String] {
+            ["vtab", "--root", root, "--weights", weights] + tinyModelFlags
+                + ["--method", "linear,sparse-tuning", "--tasks", "cifar100,eurosat", "--epochs", "1", "--batch", "8",
+                   "--warmup-epochs", "0", "--bench-batch", "2", "--bench-seconds", "0", "--threads", "1", "--workers", "0",
+                   "--out", out]
+        }
+        let one = try runSparseTune(args("\(dir)/one"))
+        XCTAssertEqual(one.0, 0, one.2)
+        let two = try runMPI(ranks: 2, args("\(dir)/two"))
+        XCTAssertEqual(two.0, 0, two.2)
+        XCTAssertTrue(two.1.contains("sparse-tuning: 2/19 tasks"), two.1)
+        var claims = 0
+        for method in ["linear", "sparse-tuning"] {
+            for task in ["cifar", "eurosat"] {
+                let runDir = "\(dir)/two/\(method)/\(task)"
+                claims += try FileManager.default.contentsOfDirectory(atPath: runDir).filter { $0.hasPrefix(".claim-") }.count
+                let a = try VTABRunResult.load("\(dir)/one/\(method)/\(task)/result.json")
+                let b = try VTABRunResult.load("\(runDir)/result.json")
+                XCTAssertEqual(a.top1, b.top1, "\(method)/\(task)")
+                XCTAssertEqual(a.finalLoss, b.finalLoss, accuracy: 1e-9, "\(method)/\(task)")
+            }
+        }
+        XCTAssertEqual(claims, 4, "each run claimed once")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(dir)/two/results.md"))
+    }
+}
+
+extension DistributedTrainingTests {
+    /// `mpirun -np 2 … sweep`: each point to train is trained once, by one rank; rank 0's table equals one process's.
+    func testSweepSharedByTwoRanks() throws {
+        let dir = temporaryDirectory(self)
+        let (weights, _) = try writeTinyBackbone(in: dir)
+        let data = try writeMiniVTAB(in: dir)
+        func args(_ out: String) -> [String] {
+            ["sweep", "--weights", weights] + tinyModelFlags
+                + ["--data", "\(data)/eurosat", "--keep-rates", "1,0.6,0.4", "--epochs", "1", "--batch", "8", "--warmup-epochs", "0",
+                   "--bench-batch", "2", "--bench-seconds", "0", "--threads", "1", "--workers", "0", "--chart-formats", "png",
+                   "--out", out]
+        }
+        let one = try runSparseTune(args("\(dir)/one"))
+        XCTAssertEqual(one.0, 0, one.2)
+        let two = try runMPI(ranks: 2, args("\(dir)/two"))
+        XCTAssertEqual(two.0, 0, two.2)
+        func accuracies(_ csv: String) -> [String] {  // ts-layers, keep rate, top-1 of every row
+            csv.split(separator: "\n").dropFirst().map { $0.split(separator: ",").prefix(3).joined(separator: ",") }
+        }
+        let a = try String(contentsOfFile: "\(dir)/one/sweep.csv", encoding: .utf8)
+        let b = try String(contentsOfFile: "\(dir)/two/sweep.csv", encoding: .utf8)
+        XCTAssertEqual(accuracies(b), accuracies(a))
+        XCTAssertEqual(accuracies(a).count, 3)
+        let claims = try FileManager.default.subpathsOfDirectory(atPath: "\(dir)/two/points").filter { $0.contains(".claim-") }
+        XCTAssertEqual(claims.count, 3, "\(claims)")
+    }
+}

@@ -43,6 +43,8 @@ public struct SweepExperiment {
     public var log: (String) -> Void = { _ in }
     /// Makes the live progress display of a training run (epochs, steps per epoch), or nil for none.
     public var progress: ((Int, Int) -> ProgressLine?)?
+    /// The processes sharing the sweep under mpirun (docs/DISTRIBUTED.md); rank 0 writes the table and charts.
+    public var collective: any Collective = SingleProcess()
 
     /// A sweep of `baseTuning`'s method on `eval` (trained on `train`), written to `outputDirectory`.
     public init(backbone: ExperimentBackbone, train: (any ImageSource)?, eval: any ImageSource, classes: Int,
@@ -97,6 +99,7 @@ public struct SweepExperiment {
     public func run() throws -> SweepReport {
         try validate()
         try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
+        if collective.size > 1 { try trainSharedPoints() }
         var points: [SweepPoint] = []
         var shared: [String: SweepPoint] = [:]
         let total = keepRates.count * tsLayersList.count
@@ -123,8 +126,31 @@ public struct SweepExperiment {
             }
         }
         let report = SweepReport(points: points, method: baseTuning.method.rawValue)
-        try report.write(to: outputDirectory, chartFormats: chartFormats)
+        if collective.isLeader { try report.write(to: outputDirectory, chartFormats: chartFormats) }
         return report
+    }
+
+    /// Under mpirun: the ranks train the points to train, each point by the rank that claims it (``RunQueue``), and
+    /// wait for each other; the sweep loop then finds every point done (its point.json). Evaluating a given task
+    /// (no training) is left to the sweep loop on every rank.
+    private func trainSharedPoints() throws {
+        if trainedTensors == nil {
+            let queue = try RunQueue(collective: collective)
+            var seen = Set<String>()
+            for ts in tsLayersList {
+                for keepRate in keepRates {
+                    let t = tuning(keepRate: keepRate, tsLayers: ts)
+                    var key = t
+                    if !t.reducesTokens && t.adapter != .official { key.tsLayers = [] }
+                    guard seen.insert(TaskConfig(vit: backbone.config, tuning: key).encoded()).inserted else { continue }
+                    let dir = pointDirectory(t)
+                    guard !FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent("point.json")),
+                          try queue.claim(dir) else { continue }
+                    _ = try runPoint(t, label: "keep rate \(keepRate), ts-layers " + SweepPoint.text(t.reductionBlocks(depth: backbone.config.depth)))
+                }
+            }
+        }
+        try collective.barrier()
     }
 
     /// Trains (or loads) and measures one point.

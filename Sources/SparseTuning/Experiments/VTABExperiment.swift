@@ -43,6 +43,9 @@ public struct VTABExperiment {
     public var log: (String) -> Void = { _ in }
     /// Makes the live progress display of a training run (epochs, steps per epoch), or nil for none.
     public var progress: ((Int, Int) -> ProgressLine?)?
+    /// The processes sharing the suite under mpirun (docs/DISTRIBUTED.md): each takes whole runs from the queue of
+    /// unfinished (task, method) pairs, in order; rank 0 writes the tables once every rank is done.
+    public var collective: any Collective = SingleProcess()
 
     /// An experiment with the default method (sparse-tuning) on all 19 tasks.
     public init(root: String, outputDirectory: String, backbone: ExperimentBackbone, configs: VTABConfigSet) {
@@ -167,6 +170,7 @@ public struct VTABExperiment {
                                try VTABDataset.open(root: root, task: task.name, split: "test"))
         }
         try makeDirectory(outputDirectory)
+        let queue = try RunQueue(collective: collective)
 
         var outcome = Outcome(report: VTABReport(results: []))
         let total = tasks.count * methods.count
@@ -184,16 +188,18 @@ public struct VTABExperiment {
                     continue
                 }
                 guard let (train, test) = data[task.name] else { continue }  // finished while this ran elsewhere
+                guard try queue.claim(runDirectory(task: task.name, method: method)) else { continue }  // another rank's
                 let (result, resumed) = try runOne(task: task, method: method, train: train, test: test, prefix: prefix)
                 if resumed { outcome.resumed.append(tag) }
                 outcome.trained.append(tag)
                 log("\(prefix): top-1 " + String(format: "%.2f%%", 100 * result.top1) + String(format: " on %d test images, ", result.testSamples)
                     + String(format: "%.2f GFLOPs, %.1f img/s, %.0f s of training", result.gflops, result.imagesPerSecond, result.trainSeconds))
-                try VTABReport.collect(outputDirectory: outputDirectory).write(to: outputDirectory)
+                if collective.size == 1 { try VTABReport.collect(outputDirectory: outputDirectory).write(to: outputDirectory) }
             }
         }
+        try collective.barrier()  // every rank's runs have their result.json
         outcome.report = try VTABReport.collect(outputDirectory: outputDirectory)
-        try outcome.report.write(to: outputDirectory)
+        if collective.isLeader { try outcome.report.write(to: outputDirectory) }
         return outcome
     }
 

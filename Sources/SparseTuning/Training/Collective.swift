@@ -31,6 +31,12 @@ extension Collective {
     /// Whether this process writes files and prints summaries.
     public var isLeader: Bool { rank == 0 }
 
+    /// Returns once every rank has called it.
+    public func barrier() throws {
+        var token = [0.0]
+        try allreduceSum(&token)
+    }
+
     /// Averages the gradients of `parameters` over the ranks: each bucket of up to `bucketFloats` values is copied into
     /// one flat buffer, summed across ranks in one call and scaled by 1/size (DDP's bucketed all-reduce, after the
     /// backward pass).
