@@ -81,6 +81,9 @@ public struct TrainingSummary: Sendable {
     public var featuresCached = false
     /// Processes of the data-parallel run (1 alone); the figures above are over all of them.
     public var worldSize = 1
+    /// Seconds this rank spent averaging gradients (0 alone), and the bytes it all-reduced per optimiser step.
+    public var allreduceSeconds = 0.0
+    public var allreduceBytesPerStep = 0
 }
 
 /// Trains a ``TunedViT`` on an image source.
@@ -230,6 +233,7 @@ public final class Trainer {
 
         let started = DispatchTime.now().uptimeNanoseconds
         var images = 0, lastLoss = 0.0, lastTrainAcc = 0.0
+        var allreduceNanoseconds: UInt64 = 0
         var evaluation: EvaluationResult?
         for epoch in startEpoch..<min(options.epochs, stopAfter ?? options.epochs) {
             progress?.beginEpoch(epoch)
@@ -272,7 +276,9 @@ public final class Trainer {
                 stepImages += labels.count
                 micro += 1
                 if micro == options.accumulation {
+                    let t0 = DispatchTime.now().uptimeNanoseconds
                     try collective.averageGradients(model.trainable)
+                    allreduceNanoseconds += DispatchTime.now().uptimeNanoseconds - t0
                     if options.accumulation > 1 { scaleGradients(model.trainable, by: 1 / Float(options.accumulation)) }
                     if let clip = options.clipGrad { clipGradNorm(model.trainable, maxNorm: clip) }
                     optimizer.step(lr: schedule.lr(at: step))
@@ -344,6 +350,8 @@ public final class Trainer {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         return TrainingSummary(epochs: options.epochs, steps: step, finalLoss: lastLoss, trainAccuracy: lastTrainAcc,
                                evaluation: evaluation, imagesPerSecond: Double(images) / max(seconds, 1e-9), seconds: seconds,
-                               peakRSSMB: Benchmark.peakResidentMB(), featuresCached: cached, worldSize: collective.size)
+                               peakRSSMB: Benchmark.peakResidentMB(), featuresCached: cached, worldSize: collective.size,
+                               allreduceSeconds: Double(allreduceNanoseconds) / 1e9,
+                               allreduceBytesPerStep: collective.size > 1 ? 4 * model.trainable.reduce(0) { $0 + $1.grad.count } : 0)
     }
 }

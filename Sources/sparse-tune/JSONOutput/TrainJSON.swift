@@ -18,8 +18,11 @@ struct TrainJSON: Codable {
     var evalTop1: Double?
     var evalTop5: Double?
     var evalImagesPerSecond: Double?
-    /// Processes of a data-parallel run (1 alone).
+    /// Processes of a data-parallel run (1 alone); rank 0's seconds in the gradient all-reduce and the bytes it
+    /// all-reduces per step.
     var worldSize: Int
+    var allreduceSeconds: Double
+    var allreduceBytesPerStep: Int
 
     private enum CodingKeys: String, CodingKey {
         case method, epochs, steps, seconds, gflops, output
@@ -27,7 +30,7 @@ struct TrainJSON: Codable {
         case peakRSSMB = "peak_rss_mb", trainableParameters = "trainable_parameters"
         case trainableParametersWithoutHead = "trainable_parameters_without_head"
         case evalTop1 = "eval_top1", evalTop5 = "eval_top5", evalImagesPerSecond = "eval_images_per_s"
-        case worldSize = "world_size"
+        case worldSize = "world_size", allreduceSeconds = "allreduce_seconds", allreduceBytesPerStep = "allreduce_bytes_per_step"
     }
 
     init(model vit: TunedViT, summary: TrainingSummary, output: String) {
@@ -47,5 +50,7 @@ struct TrainJSON: Codable {
         evalTop5 = summary.evaluation?.top5
         evalImagesPerSecond = summary.evaluation?.imagesPerSecond
         worldSize = summary.worldSize
+        allreduceSeconds = summary.allreduceSeconds
+        allreduceBytesPerStep = summary.allreduceBytesPerStep
     }
 }
