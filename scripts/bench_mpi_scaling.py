@@ -8,20 +8,58 @@ two workloads:
 and three layouts on this machine:
   1x2      one process, 2 threads
   2x1      mpirun -np 2, 1 thread each (shared-memory transport)
-  2x1-tcp  the same over TCP on loopback (`--mca btl tcp,self`): what a network between hosts adds
+  2x1-tcp  the same over TCP on loopback (`--mca btl tcp,self`)
+  2x1-net  two "hosts": each rank in a network namespace of its own, joined by a veth pair shaped by netem to a
+           10 Gbit/s link with 50 us delay each way (made and removed by the script; needs root and iproute2), mpirun
+           starting the second rank through `ip netns exec` instead of ssh, TCP over the veth
 It prints a markdown table (images/s, all-reduce seconds per step and share of the step, bytes per step) and a
 model of the speed-up at 8, 32 and 128 ranks: step(N) = B / (N * r1) + allreduce(N), with r1 the one-rank,
-one-thread images/s and a ring all-reduce 2 (N-1)/N * S / bw + 2 (N-1) * lat, bw and lat fitted to the two TCP
-measurements (small and large S).
+one-thread images/s and a ring all-reduce 2 (N-1)/N * S / bw + 2 (N-1) * lat, bw and lat fitted to the two
+two-host measurements (small and large S).
 
   python3 scripts/bench_mpi_scaling.py [--binary .build/release/sparse-tune] [--epochs 1] [--image-size 96]
 """
 import argparse
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
+
+HOSTS = {"10.99.0.1": "st-h1", "10.99.0.2": "st-h2"}
+AGENT = """#!/bin/sh
+# mpirun's remote-shell agent for the two namespace hosts: runs the command in the host's network namespace.
+while [ $# -gt 0 ]; do case "$1" in -*) shift ;; *) break ;; esac; done
+host=$1; shift
+case "$host" in 10.99.0.1) ns=st-h1 ;; 10.99.0.2) ns=st-h2 ;; *) echo "unknown host $host" >&2; exit 1 ;; esac
+exec ip netns exec "$ns" sh -c "$*"
+"""
+
+
+@contextlib.contextmanager
+def two_hosts(work):
+    """Two network namespaces joined by a netem-shaped veth pair; removed afterwards."""
+    sh = lambda c: subprocess.run(c, shell=True, check=True)  # noqa: E731
+    subprocess.run("ip netns del st-h1; ip netns del st-h2", shell=True, stderr=subprocess.DEVNULL)
+    try:
+        sh("ip netns add st-h1 && ip netns add st-h2 && ip link add st-veth1 type veth peer name st-veth2")
+        for i, (addr, ns) in enumerate(HOSTS.items(), 1):
+            sh(f"ip link set st-veth{i} netns {ns} && ip netns exec {ns} ip addr add {addr}/24 dev st-veth{i} && "
+               f"ip netns exec {ns} ip link set st-veth{i} up && ip netns exec {ns} ip link set lo up && "
+               f"ip netns exec {ns} tc qdisc add dev st-veth{i} root netem delay 50us rate 10gbit")
+        agent = os.path.join(work, "netns-agent.sh")
+        with open(agent, "w") as f:
+            f.write(AGENT)
+        os.chmod(agent, 0o755)
+        hosts = os.path.join(work, "hosts")
+        with open(hosts, "w") as f:
+            f.write("".join(f"{a} slots=1\n" for a in HOSTS))
+        yield ["ip", "netns", "exec", "st-h1", "mpirun", "--allow-run-as-root", "--hostfile", hosts, "-np", "2",
+               "--mca", "plm_rsh_agent", agent, "--mca", "btl", "tcp,self", "--mca", "oob_tcp_if_include", "10.99.0.0/24",
+               "--mca", "btl_tcp_if_include", "10.99.0.0/24"]
+    finally:
+        subprocess.run("ip netns del st-h1; ip netns del st-h2", shell=True, stderr=subprocess.DEVNULL)
 
 
 def run(cmd, env=None):
@@ -54,6 +92,13 @@ def main():
                      "--mca", "btl", "tcp,self"], "1"),
     }
     rows, measured = [], {}
+    with two_hosts(work) as net:
+        layouts["2x1-net"] = (net, "1")
+        measure(args, work, data, workloads, layouts, rows, measured)
+    report(rows, measured, workloads)
+
+
+def measure(args, work, data, workloads, layouts, rows, measured):
     for w, flags in workloads.items():
         for name, (launcher, threads) in layouts.items():
             out = os.path.join(work, f"{w}-{name}.safetensors")
@@ -67,6 +112,9 @@ def main():
             measured[(w, name)] = dict(ips=s["train_images_per_s"], ar=ar, step=step_s, bytes=s["allreduce_bytes_per_step"])
             rows.append(f"| {w} | {name} | {s['train_images_per_s']:.1f} | {ar * 1e3:.2f} | {100 * ar / step_s:.1f}% | "
                         f"{s['allreduce_bytes_per_step'] / 1e6:.3f} |")
+
+
+def report(rows, measured, workloads):
     print("| workload | layout | train img/s | all-reduce ms/step | share of step | MB all-reduced/step |")
     print("|---|---|---:|---:|---:|---:|")
     print("\n".join(rows))
@@ -74,10 +122,10 @@ def main():
         print(f"\n{w}: 2 ranks x 1 thread / 1 rank x 2 threads = "
               f"{measured[(w, '2x1')]['ips'] / measured[(w, '1x2')]['ips']:.2f}x")
     # Fit a ring all-reduce over the network (N = 2: one send of S/2 and one of S/2 each way: S / bw + 2 lat).
-    a, b = measured[("sparse", "2x1-tcp")], measured[("full", "2x1-tcp")]
+    a, b = measured[("sparse", "2x1-net")], measured[("full", "2x1-net")]
     bw = (b["bytes"] - a["bytes"]) / max(b["ar"] - a["ar"], 1e-9)
     lat = max((a["ar"] - a["bytes"] / bw) / 2, 1e-6)
-    print(f"\nfitted TCP loopback: bandwidth {bw / 1e9:.2f} GB/s, latency {lat * 1e6:.0f} us per message")
+    print(f"\nfitted two-host link (netem 10 Gbit/s, 50 us): bandwidth {bw / 1e9:.2f} GB/s, latency {lat * 1e6:.0f} us per message")
     print("\n| workload | global batch | ranks | modelled img/s | speed-up over 1 rank | all-reduce share |")
     print("|---|---:|---:|---:|---:|---:|")
     for w in workloads:
