@@ -54,6 +54,41 @@ final class ServingBatchTests: XCTestCase {
         }
     }
 
+    /// Tasks of different methods with the same token schedule share a pass, each with its own modules; repeated
+    /// parts of one task form one segment; the released code's adapters share with no other task.
+    func testDifferentMethodsOfOneScheduleShareAPass() throws {
+        let base = try VisionTransformer(config: config, seed: 5)
+        var dense = TuningConfig.defaults(for: .sparseTuning); dense.keepRate = 1; dense.rank = 8
+        var dense4 = dense; dense4.rank = 4
+        var bn = dense; bn.bnHead = true
+        var lora = TuningConfig.defaults(for: .lora); lora.loraRank = 4
+        var af = TuningConfig.defaults(for: .adaptformer); af.adaptformerDim = 8
+        var houlsby = TuningConfig.defaults(for: .adapter); houlsby.houlsbyDim = 4
+        let plain = [dense, TuningConfig.defaults(for: .linear), lora, af, houlsby, bn, dense4]
+        let unreduced = try plain.enumerated().flatMap { i, t in try tasks(t, classes: [3 + i], base: base) }
+        XCTAssertEqual(Set(unreduced.map(\.batchKey)).count, 1)
+        try assertSharedPassEqualsOwnPasses(unreduced, batches: [1, 2, 1, 2, 1, 3, 2], "seven methods without reduction")
+
+        var sparse = TuningConfig.defaults(for: .sparseTuning); sparse.keepRate = 0.5; sparse.tsLayers = [1, 2]; sparse.rank = 8
+        var evit = TuningConfig.defaults(for: .evit); evit.keepRate = 0.5; evit.tsLayers = [1, 2]
+        var evitAF = evit; evitAF.evitWithAdaptformer = true
+        let reduced = try [sparse, evit, evitAF].enumerated().flatMap { i, t in try tasks(t, classes: [4 + i], base: base) }
+        XCTAssertEqual(Set(reduced.map(\.batchKey)).count, 1)
+        try assertSharedPassEqualsOwnPasses(reduced, batches: [2, 2, 1], "EViT schedule across methods")
+
+        // One task's requests next to each other form one segment; results stay per request.
+        let m = reduced[0], x1 = randomImages(batch: 1, seed: 31), x2 = randomImages(batch: 2, seed: 32)
+        let out = try TunedViT.forward(batch: [(m, x1), (m, x2), (reduced[1], x1)])
+        assertClose(out[0].values, try m.forward(x1).values, atol: 1e-5, rtol: 1e-5, "first request")
+        assertClose(out[1].values, try m.forward(x2).values, atol: 1e-5, rtol: 1e-5, "second request")
+
+        var official = TuningConfig.defaults(for: .sparseTuningOfficial); official.officialDims = [8, 4]; official.tsLayers = [1, 2]
+        let o = try tasks(official, classes: [3, 3], base: base)
+        XCTAssertNotEqual(o[0].batchKey, o[1].batchKey)
+        let alone = try TunedViT.forward(batch: [(o[0], x1), (o[0], x2)])
+        assertClose(alone[1].values, try o[0].forward(x2).values, atol: 1e-5, rtol: 1e-5, "released-code adapters, one task")
+    }
+
     func testPrefixTokenBackboneSharesAPass() throws {
         var cfg = config
         cfg.distilled = true; cfg.registers = 2; cfg.posEmbedCoversPrefix = false; cfg.layerScale = true
@@ -76,7 +111,7 @@ final class ServingBatchTests: XCTestCase {
         var other70 = sparse; other70.keepRate = 0.6
         let m1 = try TunedViT(backbone: a, tuning: sparse), m2 = try TunedViT(backbone: b, tuning: other70)
         let m3 = try TunedViT(backbone: other.sharingTrunk(classes: 2), tuning: sparse)
-        XCTAssertNotEqual(m1.batchKey, m2.batchKey, "another keep rate, another schedule")
+        XCTAssertNotEqual(m1.batchKey, m2.batchKey, "another keep rate")
         XCTAssertNotEqual(m1.batchKey, m3.batchKey, "another trunk")
         XCTAssertThrowsError(try TunedViT.forward(batch: [(m1, randomImages(batch: 1, seed: 1)), (m3, randomImages(batch: 1, seed: 2))]))
     }

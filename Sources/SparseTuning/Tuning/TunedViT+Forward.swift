@@ -76,9 +76,22 @@ extension TunedViT {
         let segs = segments ?? [RowSegment(model: self, samples: 0..<b)]
         precondition(segs.count == 1 || (tape == nil && !training && tuning.adapter != .official),
                      "row segments: inference only, without the released-code adapters' stage sums")
-        /// Runs `body(model, first sample, samples)` for each segment.
-        func perSegment(_ body: (TunedViT, Int, Int) -> Void) {
-            for s in segs { body(s.model, s.samples.lowerBound, s.samples.count) }
+        /// A buffer holding, for each segment whose model has a module (`width(model)` not nil), `rowsPerSample ·
+        /// width` values per sample, back to back; `body(model, first sample, samples, its part)` runs for each such
+        /// segment. Nil when no segment has the module. With one segment the shape is (B·rowsPerSample, width).
+        func segmentBuffer(rowsPerSample: Int, width: (TunedViT) -> Int?,
+                           _ body: (TunedViT, Int, Int, UnsafeMutablePointer<Float>) -> Void) -> Tensor? {
+            let widths = segs.map { width($0.model) }
+            guard widths.contains(where: { $0 != nil }) else { return nil }
+            let total = zip(segs, widths).reduce(0) { $0 + $1.0.samples.count * rowsPerSample * ($1.1 ?? 0) }
+            let buffer = arena.tensor(segs.count == 1 ? [b * rowsPerSample, widths[0]!] : [total])  // per segment (B_i·R, w_i)
+            var offset = 0
+            for (seg, w) in zip(segs, widths) {
+                guard let w else { continue }
+                body(seg.model, seg.samples.lowerBound, seg.samples.count, buffer.data + offset)
+                offset += seg.samples.count * rowsPerSample * w
+            }
+            return buffer
         }
         var n = cfg.prefixTokens + (hgt / cfg.patch) * (wid / cfg.patch)
         var x = arena.tensor([b, n, c])  // (B, N, C) residual stream
@@ -117,13 +130,11 @@ extension TunedViT {
             blk.norm1.forward(x.data, rows: rows, into: h1.data, mean: mean1.data, rstd: rstd1.data)
             let qkv = arena.tensor([b, n, 3 * c])  // (B, N, 3C)
             blk.attn.qkv.forward(h1.data, rows: rows, into: qkv.data, arena: arena)
-            if let lo = lora[l] {
-                let t = arena.tensor([rows, lo.rank])  // (B·N, r)
-                perSegment { m, s0, count in
-                    m.lora[l]!.forward(h1.data + s0 * n * c, rows: count * n, qkv: qkv.data + s0 * n * 3 * c, t: t.data + s0 * n * lo.rank)
-                }
-                bt?.loraT = t
+            // LoRA: t = h1·Aᵀ (B·N, r) per segment, qkv += t·B_effᵀ.
+            let loraT = segmentBuffer(rowsPerSample: n, width: { $0.lora[l]?.rank }) { m, s0, count, t in
+                m.lora[l]!.forward(h1.data + s0 * n * c, rows: count * n, qkv: qkv.data + s0 * n * 3 * c, t: t)
             }
+            bt?.loraT = loraT
             let half = blk.attn.precision == .bf16
             let qkvIn = MatrixInput(qkv, bf16: half, arena: arena)  // (B, N, 3C) as the attention products read it
             let probs = arena.tensor([b, heads, n, n])  // (B, H, N, N)
@@ -157,17 +168,18 @@ extension TunedViT {
             bt?.xl = xl
             // Adapters on x_l.
             var a: Tensor?  // (B, N', C) this block's adapter output
-            if let d = dense[l] {
+            if segs.contains(where: { $0.model.dense[l] != nil }) {
                 let m1 = l >= 1 ? mapForward(adapterOut[l - 1]!, from: l - 1, to: l, reductions, arena: arena) : nil
                 let m3 = l >= 3 ? mapForward(adapterOut[l - 3]!, from: l - 3, to: l, reductions, arena: arena) : nil
                 let s1 = m1?.mapped, s3 = m3?.mapped
                 bt?.chain1 = m1?.chain ?? []
                 bt?.chain3 = m3?.chain ?? []
-                let z = arena.tensor([rowsOut, d.rank]), out = arena.tensor([b, nOut, c])  // (B·N', r), (B, N', C)
-                perSegment { m, s0, count in
+                // (B, N', C), zero on the rows of segments without Dense Adapters
+                let out = segs.allSatisfy({ $0.model.dense[l] != nil }) ? arena.tensor([b, nOut, c]) : arena.zeros([b, nOut, c])
+                let z = segmentBuffer(rowsPerSample: nOut, width: { $0.dense[l]?.rank }) { m, s0, count, z in  // (B·N', r)
                     let o = s0 * nOut * c
                     m.dense[l]!.forward(x: xl.data + o, s1: s1.map { $0.data + o }, s3: s3.map { $0.data + o }, rows: count * nOut,
-                                        z: z.data + s0 * nOut * d.rank, a: out.data + o, arena: arena)
+                                        z: z, a: out.data + o, arena: arena)
                 }
                 a = out
                 // A mapped input that went through a reduction is recomputed from its chain in the backward pass.
@@ -186,12 +198,9 @@ extension TunedViT {
             let h2 = arena.tensor([b, nOut, c])  // (B, N', C) norm2(x_l)
             let mean2 = arena.tensor([rowsOut]), rstd2 = arena.tensor([rowsOut])  // (B·N')
             blk.norm2.forward(xl.data, rows: rowsOut, into: h2.data, mean: mean2.data, rstd: rstd2.data)
-            let afHidden = adaptformer[l].map { af -> Tensor in
-                let t = arena.tensor([rowsOut, af.hidden])  // (B·N', d) post-ReLU
-                perSegment { m, s0, count in
-                    m.adaptformer[l]!.hidden(xl.data + s0 * nOut * c, rows: count * nOut, into: t.data + s0 * nOut * af.hidden, arena: arena)
-                }
-                return t
+            // AdaptFormer's post-ReLU hidden (B·N', d) per segment.
+            let afHidden = segmentBuffer(rowsPerSample: nOut, width: { $0.adaptformer[l]?.hidden }) { m, s0, count, t in
+                m.adaptformer[l]!.hidden(xl.data + s0 * nOut * c, rows: count * nOut, into: t, arena: arena)
             }
             let taping = bt != nil
             let u = arena.tensor([b, nOut, cfg.mlpDim])  // (B, N', M) fc1 output (activation fused when not taping)
@@ -199,15 +208,14 @@ extension TunedViT {
             let g = taping ? arena.tensor(u.shape) : u  // (B, N', M) act(u)
             if taping { blk.mlp.activation.forward(u.data, g.data, count: u.count) }
             let y = taping ? arena.copy(xl) : xl  // (B, N', C) block output
-            if let hb = houlsby[l] {
+            if segs.contains(where: { $0.model.houlsby[l] != nil }) {
                 let m0 = arena.tensor([b, nOut, c])  // (B, N', C) MLP output
                 blk.mlp.fc2.forward(g.data, rows: rowsOut, into: m0.data, arena: arena)
-                let m = arena.copy(m0)  // (B, N', C) m0 + houlsby(m0)
-                let hidden = arena.tensor([rowsOut, hb.hidden])  // (B·N', d)
-                perSegment { mod, s0, count in
-                    let o = s0 * nOut * c, h = s0 * nOut * hb.hidden
-                    mod.houlsby[l]!.hidden(m0.data + o, rows: count * nOut, into: hidden.data + h, arena: arena)
-                    mod.houlsby[l]!.project(hidden.data + h, rows: count * nOut, into: m.data + o, arena: arena)
+                let m = arena.copy(m0)  // (B, N', C) m0 + houlsby(m0) (m0 on segments without it)
+                let hidden = segmentBuffer(rowsPerSample: nOut, width: { $0.houlsby[l]?.hidden }) { mod, s0, count, h in  // (B·N', d)
+                    let o = s0 * nOut * c
+                    mod.houlsby[l]!.hidden(m0.data + o, rows: count * nOut, into: h, arena: arena)
+                    mod.houlsby[l]!.project(h, rows: count * nOut, into: m.data + o, arena: arena)
                 }
                 bt?.houlsbyHidden = hidden
                 bt?.m0 = m0
@@ -219,10 +227,13 @@ extension TunedViT {
                 addBranch(y, masks?.mlp, rows: rowsOut, arena: arena) { blk.mlp.fc2.forward(g.data, rows: rowsOut, into: $0, accumulate: $1, arena: arena) }
             }
             if let a { Elementwise.add(a.data, into: y.data, count: y.count) }
-            if let af = adaptformer[l], let afHidden {
-                perSegment { m, s0, count in
-                    m.adaptformer[l]!.project(afHidden.data + s0 * nOut * af.hidden, rows: count * nOut, into: y.data + s0 * nOut * c,
-                                              arena: arena)
+            if let afHidden {
+                var offset = 0
+                for seg in segs {
+                    guard let af = seg.model.adaptformer[l] else { continue }
+                    let count = seg.samples.count
+                    af.project(afHidden.data + offset, rows: count * nOut, into: y.data + seg.samples.lowerBound * nOut * c, arena: arena)
+                    offset += count * nOut * af.hidden
                 }
                 bt?.afHidden = afHidden
             }
