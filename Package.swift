@@ -62,7 +62,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SparseTuningTests",
-            dependencies: ["SparseTuning", "SparseTuningServer", "sparse-tune"],
+            dependencies: ["SparseTuning", "SparseTuningServer", "sparse-tune", .product(name: "Logging", package: "swift-log")],
             exclude: ["Fixtures"]
         ),
     ],

@@ -17,7 +17,7 @@ public final class InferenceServer: Sendable {
     let batcher: Batcher
     let metrics: ServerMetrics
     let logger: Logger
-    private let responder: ObservedResponder<RouterResponder<BasicRequestContext>>
+    private let responder: RouterResponder<BasicRequestContext>
     private let group = Mutex<ServiceGroup?>(nil)
 
     public init(registry: TaskRegistry, configuration: ServerConfiguration, logger: Logger = Logger(label: "sparse-tune.serve")) {
@@ -28,11 +28,12 @@ public final class InferenceServer: Sendable {
         self.metrics = metrics
         self.batcher = Batcher(limits: configuration.batching, observer: metrics.batcherObserver)
         var table = RouteTable()
+        table.router.add(middleware: ObservingMiddleware(metrics: metrics, registry: TaskRegistryView(registry: registry), logger: logger,
+                                                         retryAfterSeconds: configuration.retryAfterSeconds, counter: RequestCounter()))
         let handlers = Handlers(registry: registry, batcher: batcher, metrics: metrics, configuration: configuration)
         handlers.register(on: &table)
         routes = table.routes
-        responder = ObservedResponder(inner: table.router.buildResponder(), metrics: metrics, registry: TaskRegistryView(registry: registry),
-                                      logger: logger, retryAfterSeconds: configuration.retryAfterSeconds, counter: RequestCounter())
+        responder = table.router.buildResponder()
     }
 
     /// Serves until a signal in `gracefulShutdownSignals` arrives or ``shutdownGracefully()`` is called, then stops

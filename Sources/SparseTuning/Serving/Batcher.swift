@@ -154,7 +154,9 @@ public final class Batcher: Sendable {
             let ready = queue.state.pending.lazy.filter { $0.key == first.key }.reduce(0) { $0 + $1.rows } >= limits.maxBatch
             let due = first.arrived + limits.maxWait
             if !ready && now < due && queue.state.accepting {
-                let seconds = Double((due - now).components.attoseconds) / 1e18 + Double((due - now).components.seconds)
+                // Wake when the batch is due, or earlier when a request's deadline passes first.
+                let wake = queue.state.pending.reduce(due) { min($0, $1.deadline) } - now
+                let seconds = Double(wake.components.seconds) + Double(wake.components.attoseconds) / 1e18
                 _ = queue.condition.wait(until: Date(timeIntervalSinceNow: seconds))
                 continue
             }

@@ -1,6 +1,6 @@
-// ObservedResponder: wraps the router so every request — routed or not — gets a request id (the client's
-// X-Request-Id, else a new one), errors as {"error": "…"} JSON with their status, a Prometheus count and latency by
-// task and status, and one structured log line.
+// ObservingMiddleware: the router's one middleware, so every request — routed or not (404) — gets a request id (the
+// client's X-Request-Id, else a new one), errors as {"error": "…"} JSON with their status, a Prometheus count and
+// latency by task and status, and one structured log line.
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -8,9 +8,9 @@ import Logging
 import SparseTuning
 import Synchronization
 
-/// The server's outermost responder.
-struct ObservedResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context == BasicRequestContext {
-    let inner: Inner
+/// Wraps every route and the not-found answer.
+struct ObservingMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
     let metrics: ServerMetrics
     let registry: TaskRegistryView
     let logger: Logger
@@ -19,13 +19,14 @@ struct ObservedResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Contex
 
     static var requestIDField: HTTPField.Name { HTTPField.Name("X-Request-Id")! }
 
-    func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
+    func handle(_ request: Request, context: BasicRequestContext,
+                next: (Request, BasicRequestContext) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
         let id = request.headers[Self.requestIDField].flatMap(Self.sanitized) ?? counter.next()
         var response: Response
         var failure: String?
         do {
-            response = try await inner.respond(to: request, context: context)
+            response = try await next(request, context)
         } catch {
             let apiError = APIError.from(error, retryAfterSeconds: retryAfterSeconds)
             failure = apiError.message
@@ -33,9 +34,9 @@ struct ObservedResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Contex
         }
         response.headers[Self.requestIDField] = id
         let elapsed = ContinuousClock.now - start
-        let task = registry.knownTask(inPath: request.uri.path) ?? "-"
+        let task = context.parameters.get("task").flatMap(registry.known) ?? "-"
         metrics.request(task: task, status: response.status.code, duration: elapsed)
-        var metadata: Logger.Metadata = ["request_id": "\(id)", "method": "\(request.method.rawValue)", "path": "\(request.uri.path)",
+        var metadata: Logger.Metadata = ["request_id": "\(id)", "method": "\(request.method.rawValue)", "path": "\(request.uri.path)", "route": "\(context.endpointPath ?? "-")",
                                          "task": "\(task)", "status": "\(response.status.code)",
                                          "latency_ms": "\(String(format: "%.2f", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000))"]
         if let failure { metadata["error"] = "\(failure)" }
@@ -59,21 +60,12 @@ final class RequestCounter: Sendable {
     }
 }
 
-/// What the responder needs of the registry: the task a path names, if it is one the registry knows (so unknown
-/// names cannot grow the metrics' label sets).
+/// What the middleware needs of the registry: whether a task name is one it knows (so names that are not cannot
+/// grow the metrics' label sets).
 struct TaskRegistryView: Sendable {
     let registry: TaskRegistry
 
-    func knownTask(inPath path: String) -> String? {
-        let parts = path.split(separator: "/").map(String.init)
-        let name: String?
-        switch parts.count {
-        case 3... where parts[0] == "v2" && parts[1] == "models": name = parts[2]
-        case 3... where parts[0] == "v1" && parts[1] == "tasks": name = parts[2]
-        case 4... where parts[0] == "v2" && parts[1] == "repository" && parts[2] == "models": name = parts[3]
-        default: name = nil
-        }
-        guard let name, registry.entries.contains(where: { $0.name == name }) else { return nil }
-        return name
+    func known(_ name: String) -> String? {
+        registry.entries.contains { $0.name == name } ? name : nil
     }
 }
