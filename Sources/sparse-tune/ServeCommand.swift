@@ -50,8 +50,10 @@ struct ServeCommand: ParsableCommand {
         guard !weights.isEmpty else { throw SparseTuningError("serve needs --weights BACKBONE") }
         let specs = try tasks.map(parseTask)
         let built = try buildModel(model, weights: weights)
-        if let file = built.taskFile {
-            throw SparseTuningError("\(file) is a task file: give it as --task NAME=\(file) (--weights is the shared backbone)")
+        if let file = built.taskFile, let task = built.task, !task.tuning.trainsBackbone {
+            // A full fine-tune is a whole network and may serve as the backbone; a task of adapters is served with --task.
+            throw SparseTuningError("\(file) is a \(task.tuning.method.rawValue) task file: give it as --task NAME=\(file) "
+                + "(--weights is the shared backbone)")
         }
         let registry = TaskRegistry(backbone: built.model.backbone, precision: try model.parsedPrecision())
         for (name, path) in specs {
