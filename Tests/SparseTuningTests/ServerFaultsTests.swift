@@ -30,6 +30,10 @@ final class ServerFaultsTests: XCTestCase {
             (#"{"inputs":[{"name":"input","shape":[-1],"datatype":"FP32","data":[]}]}"#, 400, "non-negative"),
             (#"{"inputs":[{"name":"input","shape":[4611686018427387904,4],"datatype":"FP32","data":[]}]}"#, 400, "too many"),
             (#"{"inputs":[{"name":"input","shape":[1],"datatype":"FP32","data":[1]}],"outputs":[{"name":"nope"}]}"#, 400, "unknown output"),
+            (#"{"inputs":[{"name":"input","shape":[1,3,32,32],"datatype":"FP32","data":[1e39"#
+                + String(repeating: ",0", count: 3071) + "]}]}", 422, "does not fit in FP32"),
+            (#"{"inputs":[{"name":"input","shape":[1],"datatype":"FP32","data":"#
+                + String(repeating: "[", count: 20000) + String(repeating: "]", count: 20000) + "}]}", 400, "request body"),
         ]
         for c in cases {
             let reply = try await infer(c.json)

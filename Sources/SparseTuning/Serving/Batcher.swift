@@ -2,6 +2,7 @@
 // oldest one and, within `maxWait` of its arrival, gathers up to `maxBatch` images of requests that may share its
 // forward pass (equal ``ServedTask/batchKey``), runs them in one pass and answers each with its own logits.
 // One batch runs at a time: a pass already uses every compute thread.
+import CDNNL
 import Foundation
 
 /// How the ``Batcher`` groups and bounds requests.
@@ -111,6 +112,9 @@ public final class Batcher: Sendable {
     private static func work(_ queue: RequestQueue, _ limits: BatcherLimits, _ observer: BatcherObserver) {
         while let batch = nextBatch(queue, limits, observer) {
             observer.queueDepth(queue.locked { $0.pending.count })
+            // OpenMP's thread count is per calling thread: this one follows `Compute.threads` (--threads) as the
+            // thread that set it does.
+            omp_set_num_threads(Int32(Compute.threads))
             let start = ContinuousClock.now
             do {
                 let logits = try TunedViT.forward(batch: batch.map { (model: $0.task.model, images: $0.images) })
