@@ -31,7 +31,7 @@ public struct APIError: Error, Sendable {
         case let e as any HTTPResponseError where e.status == .contentTooLarge:
             return APIError(.contentTooLarge, "the request body is larger than the server's limit")
         case let e as any HTTPResponseError:
-            return APIError(e.status, e.status == .notFound ? "no such route" : e.status.reasonPhrase)
+            return APIError(e.status, e.status.reasonPhrase)
         case let e as SparseTuningError:
             return APIError(.internalServerError, e.message)
         default:

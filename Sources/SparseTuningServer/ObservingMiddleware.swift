@@ -28,7 +28,10 @@ struct ObservingMiddleware: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch {
-            let apiError = APIError.from(error, retryAfterSeconds: retryAfterSeconds)
+            var apiError = APIError.from(error, retryAfterSeconds: retryAfterSeconds)
+            if let e = error as? any HTTPResponseError, e.status == .notFound {
+                apiError = APIError(.notFound, "no route \(request.method.rawValue) \(request.uri.path) (GET /openapi.json lists them)")
+            }
             failure = apiError.message
             response = apiError.response()
         }

@@ -64,7 +64,10 @@ final class ServerFaultsTests: XCTestCase {
         XCTAssertEqual(unknownModel.status, 404)
         let unknownRoute = try await server.raw("GET", "/v3/nothing")
         XCTAssertEqual(unknownRoute.status, 404)
-        XCTAssertEqual(unknownRoute.error, "no such route")
+        XCTAssertEqual(unknownRoute.error, "no route GET /v3/nothing (GET /openapi.json lists them)")
+        let wrongMethod = try await server.raw("GET", "/v2/models/shapes/infer")
+        XCTAssertEqual(wrongMethod.status, 404)
+        XCTAssertTrue(wrongMethod.error?.hasPrefix("no route GET /v2/models/shapes/infer") ?? false, wrongMethod.text)
         XCTAssertNotNil(unknownRoute.headers["x-request-id"])
 
         // Random bodies never crash the server.
