@@ -70,6 +70,12 @@ public final class Batcher: Sendable {
         thread.start()
     }
 
+    /// A batcher dropped without ``shutdown()`` lets its worker finish the queue and stop.
+    deinit {
+        queue.locked { $0.accepting = false }
+        queue.condition.broadcast()
+    }
+
     /// Requests waiting to run.
     public var waiting: Int { queue.locked { $0.pending.count } }
 

@@ -16,8 +16,6 @@ public final class ServedTask: Sendable {
     public let classNames: [String]?
     /// How encoded images are turned into inputs: the task's preprocessing (size, squash or crop, normalisation).
     public let preprocessor: ImagePreprocessor
-    /// When it was loaded.
-    public let loadedAt: Date
 
     /// Head outputs.
     public var classes: Int { model.config.classes }
@@ -58,7 +56,6 @@ public final class ServedTask: Sendable {
         self.config = config
         self.classNames = config.classNames
         self.preprocessor = try ServedTask.preprocessor(config, file: path)
-        self.loadedAt = Date()
     }
 
     /// The task's evaluation preprocessing, as `predict` uses it: the stored one, else a centre crop of 0.9 at the
