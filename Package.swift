@@ -9,14 +9,21 @@ let package = Package(
     name: "SparseTuning",
     products: [
         .library(name: "SparseTuning", targets: ["SparseTuning"]),
+        .library(name: "SparseTuningServer", targets: ["SparseTuningServer"]),
         .executable(name: "sparse-tune", targets: ["sparse-tune"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        // The HTTP server (sparse-tune serve) and its observability.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
-        // System libraries (Debian: libdnnl-dev, libjpeg62-turbo-dev, libpng-dev, libcairo2-dev).
+        // System libraries (Debian: libdnnl-dev, libjpeg62-turbo-dev, libpng-dev, libcairo2-dev, libopenmpi-dev).
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng"),
@@ -33,16 +40,33 @@ let package = Package(
         ),
         // Data-parallel training over Open MPI (docs/DISTRIBUTED.md); the core library links no MPI.
         .target(name: "SparseTuningMPI", dependencies: ["SparseTuning", "CMPI"]),
+        // The HTTP layer of `sparse-tune serve` (Open Inference Protocol), kept apart so the core library has no NIO.
+        .target(
+            name: "SparseTuningServer",
+            dependencies: [
+                "SparseTuning",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "sparse-tune",
             dependencies: [
-                "SparseTuning", "SparseTuningMPI",
+                "SparseTuning",
+                "SparseTuningMPI",
+                "SparseTuningServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(
             name: "SparseTuningTests",
-            dependencies: ["SparseTuning", "sparse-tune"],
+            dependencies: ["SparseTuning", "SparseTuningServer", "sparse-tune", .product(name: "Logging", package: "swift-log")],
             exclude: ["Fixtures"]
         ),
     ],
