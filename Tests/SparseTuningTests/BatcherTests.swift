@@ -1,5 +1,6 @@
 // The Batcher alone: batches never exceed --max-batch images (a larger request runs alone), requests of
-// different batch keys never share a pass, and every request gets the rows of its own images.
+// different batch keys never share a pass, every request gets the rows of its own images, and a serial client is not
+// held back by the batching wait.
 import Foundation
 import Synchronization
 import XCTest
@@ -32,6 +33,20 @@ final class BatcherTests: XCTestCase {
         XCTAssertEqual(sizes.reduce(0, +), 16)
         XCTAssertTrue(sizes.allSatisfy { $0 <= 4 || $0 == 6 }, "\(sizes)")
         XCTAssertTrue(sizes.contains(6), "\(sizes)")
+        await batcher.shutdown()
+    }
+
+    /// A client that waits for each answer is not held back by --max-wait-ms after its first request.
+    func testSerialClientDoesNotWaitForCompanions() async throws {
+        let fixture = try ServingFixture(self)
+        let registry = try fixture.registry()
+        let a = try registry.load("a", path: try fixture.writeTask("a", classes: 3, seed: 1))
+        let batcher = Batcher(limits: BatcherLimits(maxBatch: 8, maxWait: .seconds(2), queueCapacity: 8))
+        let images = fixture.images(1, seed: 4)
+        _ = try await batcher.submit(a, images: images, deadline: .now + .seconds(30))  // waits up to 2 s: no batch ran yet
+        let start = ContinuousClock.now
+        for _ in 0..<3 { _ = try await batcher.submit(a, images: images, deadline: .now + .seconds(30)) }
+        XCTAssertLessThan(ContinuousClock.now - start, .seconds(2), "three serial requests after a lone one run at once")
         await batcher.shutdown()
     }
 }

@@ -1,6 +1,7 @@
 // Batcher: the request queue of a server. Requests wait in one bounded FIFO queue; a worker thread takes the
 // oldest one and, within `maxWait` of its arrival, gathers up to `maxBatch` images of requests that may share its
-// forward pass (equal ``ServedTask/batchKey``), runs them in one pass and answers each with its own logits.
+// forward pass (equal ``ServedTask/batchKey``), runs them in one pass and answers each with its own logits. A lone
+// request after a lone batch (a client that waits for each answer) runs at once instead of waiting `maxWait`.
 // One batch runs at a time: a pass already uses every compute thread.
 import CDNNL
 import Foundation
@@ -163,7 +164,9 @@ public final class Batcher: Sendable {
             let first = queue.state.pending[0]
             let ready = queue.state.pending.lazy.filter { $0.key == first.key }.reduce(0) { $0 + $1.rows } >= limits.maxBatch
             let due = first.arrived + limits.maxWait
-            if !ready && now < due && queue.state.accepting {
+            // A lone request after a lone request (a client waiting for each answer) has no one to wait for.
+            let lone = queue.state.pending.count == 1 && queue.state.lastBatchRequests == 1
+            if !ready && !lone && now < due && queue.state.accepting {
                 // Wake when the batch is due, or earlier when a request's deadline passes first.
                 let wake = queue.state.pending.reduce(due) { min($0, $1.deadline) } - now
                 let seconds = Double(wake.components.seconds) + Double(wake.components.attoseconds) / 1e18
@@ -179,6 +182,7 @@ public final class Batcher: Sendable {
                 if rows >= limits.maxBatch { break }
             }
             queue.state.pending = queue.state.pending.enumerated().filter { !taken.contains($0.offset) }.map(\.element)
+            queue.state.lastBatchRequests = batch.count
             return batch
         }
     }
@@ -201,6 +205,8 @@ private final class RequestQueue: @unchecked Sendable {
         var pending: [PendingRequest] = []
         var accepting = true
         var stopped = false
+        /// Requests in the batch formed last (1 for a serial client: its next request is not held back).
+        var lastBatchRequests = 0
         var onStop: [CheckedContinuation<Void, Never>] = []
     }
     let condition = NSCondition()
