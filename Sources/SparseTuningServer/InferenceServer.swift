@@ -42,6 +42,7 @@ public final class InferenceServer: Sendable {
     public func run(gracefulShutdownSignals: [UnixSignal] = [], onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let port = configuration.port
         let app = Application(responder: responder,
+                              server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()])),
                               configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: port), serverName: "sparse-tune"),
                               onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
                               logger: logger)

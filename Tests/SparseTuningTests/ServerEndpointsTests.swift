@@ -147,3 +147,41 @@ final class ServerEndpointsTests: XCTestCase {
                        "docs/openapi.json differs: run `sparse-tune serve --print-openapi > docs/openapi.json`")
     }
 }
+
+/// `Expect: 100-continue` (what curl sends before a body over 1 MB) is answered at once with 100 Continue.
+final class ServerExpectContinueTests: XCTestCase {
+    func testExpectContinueIsAnswered() async throws {
+        let fixture = try ServingFixture(self)
+        let registry = try fixture.registry()
+        try registry.load("shapes", path: try fixture.writeTask("shapes", classes: 3, seed: 11))
+        let server = try await RunningServer(registry: registry)
+        let body = inferBody(fixture.images(1, seed: 2))
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)  // a missing answer fails the read instead of hanging
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(server.port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        XCTAssertEqual(connected, 0)
+        func send(_ data: Data) { data.withUnsafeBytes { _ = Glibc.send(fd, $0.baseAddress, data.count, 0) } }
+        func receive() -> String {
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            let n = recv(fd, &buffer, buffer.count, 0)
+            return n > 0 ? String(decoding: buffer[..<n], as: UTF8.self) : ""
+        }
+        send(Data(("POST /v2/models/shapes/infer HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                   + "Content-Length: \(body.count)\r\nExpect: 100-continue\r\n\r\n").utf8))
+        XCTAssertTrue(receive().hasPrefix("HTTP/1.1 100 Continue"), "no 100 Continue before the body")
+        send(body)
+        var reply = receive()
+        while !reply.contains("\"outputs\"") { let more = receive(); if more.isEmpty { break }; reply += more }
+        XCTAssertTrue(reply.hasPrefix("HTTP/1.1 200"), reply)
+        try await server.stop()
+    }
+}
