@@ -60,8 +60,10 @@ def two_hosts(work):
         hosts = os.path.join(work, "hosts")
         with open(hosts, "w") as f:
             f.write("".join(f"{a} slots=1\n" for a in HOSTS))
+        # Both "hosts" share this machine's cores: ranks must yield while they wait (as --oversubscribe makes them),
+        # or a rank spinning in the all-reduce takes the other's core for a scheduler slice (~10 ms a step here).
         yield ["ip", "netns", "exec", "st-h1", "mpirun", "--allow-run-as-root", "--hostfile", hosts, "-np", "2",
-               "--mca", "plm_rsh_agent", agent, "--mca", "btl", "tcp,self", "--mca", "oob_tcp_if_include", "10.99.0.0/24",
+               "--mca", "mpi_yield_when_idle", "1", "--mca", "plm_rsh_agent", agent, "--mca", "btl", "tcp,self", "--mca", "oob_tcp_if_include", "10.99.0.0/24",
                "--mca", "btl_tcp_if_include", "10.99.0.0/24"]
     finally:
         subprocess.run("ip netns del st-h1; ip netns del st-h2", shell=True, stderr=subprocess.DEVNULL)
