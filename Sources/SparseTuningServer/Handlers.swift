@@ -74,7 +74,7 @@ struct Handlers: Sendable {
 
     private func infer(_ request: Request, task: ServedTask) async throws -> Response {
         let start = ContinuousClock.now
-        guard let body = try await request.decodeJSON(InferRequest.self, limit: configuration.maxBodyBytes) else {
+        guard let body = try await request.decodeInferRequest(limit: configuration.maxBodyBytes) else {
             throw APIError(.badRequest, "the request body is empty")
         }
         guard let input = body.inputs.first else { throw APIError(.badRequest, "the request has no inputs") }

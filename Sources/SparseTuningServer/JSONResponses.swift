@@ -33,7 +33,24 @@ extension Request {
     /// The JSON body decoded as `type` (415 for another media type, 400 for invalid JSON naming the bad key).
     func decodeJSON<T: Decodable>(_ type: T.Type, limit: Int, allowEmpty: Bool = false) async throws -> T? {
         try requireMediaType(["application/json"], allowMissing: true)
+        return try Self.decodeJSON(type, from: try await bodyBytes(limit: limit), allowEmpty: allowEmpty)
+    }
+
+    /// An inference request: its one FP32 `data` array read by ``NumberArrayScanner`` when it can, the rest (or all
+    /// of it otherwise) by JSONCoding.
+    func decodeInferRequest(limit: Int) async throws -> InferRequest? {
+        try requireMediaType(["application/json"], allowMissing: true)
         let data = try await bodyBytes(limit: limit)
+        if let (rest, numbers) = NumberArrayScanner.split(data),
+           var request = try? JSONCoding.decode(InferRequest.self, from: rest, source: "request body"),
+           request.inputs.count == 1, request.inputs[0].data == .numbers([]) {
+            request.inputs[0].data = .numbers(numbers)
+            return request
+        }
+        return try Self.decodeJSON(InferRequest.self, from: data, allowEmpty: false)
+    }
+
+    private static func decodeJSON<T: Decodable>(_ type: T.Type, from data: Data, allowEmpty: Bool) throws -> T? {
         if data.isEmpty {
             if allowEmpty { return nil }
             throw APIError(.badRequest, "the request body is empty; expected a JSON object")
