@@ -48,18 +48,7 @@ final class ServeCommandTests: XCTestCase {
         try assertCLIError(["serve", "--weights", fixture.backbone, "--weights", task], mentions: "give it as --task NAME=")
         try assertCLIError(["serve", "--weights", fixture.backbone, "--max-batch", "0"], mentions: "--max-batch must be positive")
         try assertCLIError(["serve", "--task", "a=\(task)"], mentions: "serve needs --weights")
-        let changed = try writeChangedBackboneFile(fixture.backbone, in: fixture.dir)
+        let changed = try writeChangedBackbone(fixture.backbone, in: fixture.dir)
         try assertCLIError(["serve", "--weights", changed, "--heads", "2", "--task", "a=\(task)"], mentions: "was trained on backbone fnv1a64")
-    }
-
-    /// `backbone` with one tensor shifted: another fingerprint.
-    private func writeChangedBackboneFile(_ backbone: String, in dir: String) throws -> String {
-        var tensors = try Checkpoint.load(backbone).tensors
-        let t = tensors["blocks.1.mlp.fc1.weight"]!.copy()
-        for i in 0..<t.count { t[i] += 0.05 }
-        tensors["blocks.1.mlp.fc1.weight"] = t
-        let out = "\(dir)/changed.safetensors"
-        try Safetensors.write(tensors.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, to: out)
-        return out
     }
 }

@@ -103,17 +103,6 @@ final class TaskFileTests: XCTestCase {
         XCTAssertNotEqual(try TunedViT(backbone: VisionTransformer(config: config, seed: 2), tuning: .defaults(for: .linear)).backboneFingerprint, a)
     }
 
-    /// `backbone` with `blocks.1.mlp.fc1.weight` shifted by 0.05.
-    func writeChangedBackbone(_ backbone: String, in dir: String) throws -> String {
-        var tensors = try Checkpoint.load(backbone).tensors
-        let t = tensors["blocks.1.mlp.fc1.weight"]!.copy()
-        for i in 0..<t.count { t[i] += 0.05 }
-        tensors["blocks.1.mlp.fc1.weight"] = t
-        let out = "\(dir)/changed.safetensors"
-        try Safetensors.write(tensors.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, to: out)
-        return out
-    }
-
     /// Trains a sparse-tuning task with the VTAB recipe for 2 epochs on a generated 4-class VTAB folder of 48×48
     /// images (the model sees 32×32, so squash and centre crop differ); returns (backbone, task, data folder).
     func trainVTABTask(in dir: String) throws -> (backbone: String, task: String, data: String) {

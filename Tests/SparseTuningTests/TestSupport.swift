@@ -152,3 +152,15 @@ func assertBitIdentical(_ a: [Float], _ b: [Float], _ what: String, file: Static
     let d = bitDifferences(a, b)
     XCTAssertEqual(d.count, 0, "\(what): \(d.count) of \(a.count) elements differ (max abs diff \(d.maxAbs))", file: file, line: line)
 }
+
+/// `backbone` (a file) with `blocks.1.mlp.fc1.weight` shifted by 0.05, written to `dir`/changed.safetensors: the
+/// same model shape under another fingerprint.
+func writeChangedBackbone(_ backbone: String, in dir: String) throws -> String {
+    var tensors = try Checkpoint.load(backbone).tensors
+    let t = tensors["blocks.1.mlp.fc1.weight"]!.copy()
+    for i in 0..<t.count { t[i] += 0.05 }
+    tensors["blocks.1.mlp.fc1.weight"] = t
+    let out = "\(dir)/changed.safetensors"
+    try Safetensors.write(tensors.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, to: out)
+    return out
+}
