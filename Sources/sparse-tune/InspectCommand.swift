@@ -65,14 +65,14 @@ struct InspectCommand: ParsableCommand {
         guard shapes["patch_embed.proj.weight"] != nil else { return nil }
         let timm = try TimmConfigFile.beside(Checkpoint.resolve(file))
         let stated = try timm.map { (config: try $0.statedConfig(), source: $0.path) }
-        do {
+        let width = shapes["patch_embed.proj.weight"]?.first ?? 0
+        guard stated == nil, ViTConfig.conventionalHeads(forWidth: width) == nil else {
             return (try ViTConfig.inferred(fromShapes: shapes, stated: stated, source: file), timm?.path)
-        } catch let error as SparseTuningError where stated == nil && error.message.contains("--heads") {
-            // The shapes say everything but the heads: show that, and what to give.
-            var a = try ViTConfig.inferred(fromShapes: shapes, heads: 1, source: file)
-            a.notes.insert("\(Self.headsUnknown): \(error.message)", at: 0)
-            return (a, nil)
         }
+        // The shapes say everything but the heads: show that, and what to give.
+        var a = try ViTConfig.inferred(fromShapes: shapes, heads: 1, source: file)
+        a.notes.insert("\(Self.headsUnknown): nothing states the attention heads of a width of \(width); give --heads", at: 0)
+        return (a, nil)
     }
 
     /// The note that marks the heads as unknown.

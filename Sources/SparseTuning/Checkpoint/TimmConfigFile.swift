@@ -11,11 +11,8 @@ public struct TimmConfigFile: Sendable {
     public let architecture: String
     public let numClasses: Int?
     public let globalPool: String?
-    /// `pretrained_cfg.input_size` (3, H, W), `mean`, `std`, `crop_pct`, `interpolation`.
+    /// `pretrained_cfg.input_size` (3, H, W): the image size the model is evaluated at.
     public let inputSize: [Int]?
-    public let mean: [Float]?
-    public let std: [Float]?
-    public let cropPct: Float?
     fileprivate let modelArgs: ModelArgs?
 
     /// `model_args`: timm constructor arguments that override the name's.
@@ -47,8 +44,6 @@ public struct TimmConfigFile: Sendable {
 
     private struct Pretrained: Decodable {
         let input_size: [Int]?
-        let mean, std: [Float]?
-        let crop_pct: Float?
     }
 
     /// The timm config.json in the directory of `weightsPath`, or nil when there is none or it is not timm's (a
@@ -71,8 +66,7 @@ public struct TimmConfigFile: Sendable {
         guard try JSONCoding.decode(Probe.self, from: data, source: path).architecture != nil else { return nil }
         let f = try JSONCoding.decode(File.self, from: data, source: path)
         return TimmConfigFile(path: path, architecture: f.architecture, numClasses: f.num_classes, globalPool: f.global_pool,
-                              inputSize: f.pretrained_cfg?.input_size, mean: f.pretrained_cfg?.mean,
-                              std: f.pretrained_cfg?.std, cropPct: f.pretrained_cfg?.crop_pct, modelArgs: f.model_args)
+                              inputSize: f.pretrained_cfg?.input_size, modelArgs: f.model_args)
     }
 
     /// The architecture the file states: the name's configuration with `model_args` applied.

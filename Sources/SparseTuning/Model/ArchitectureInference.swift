@@ -15,6 +15,11 @@ extension ViTConfig {
     /// Heads of timm's standard widths (head width 64, except ViT-H's 80 and CLIP giant's 88).
     private static let standardHeads: [Int: Int] = [192: 3, 384: 6, 768: 12, 1024: 16, 1280: 16, 1408: 16, 1536: 24, 1664: 16]
 
+    /// The heads timm's convention gives a width: the standard widths' counts, else width/64; nil when neither applies.
+    public static func conventionalHeads(forWidth dim: Int) -> Int? {
+        standardHeads[dim] ?? (dim > 0 && dim % 64 == 0 ? dim / 64 : nil)
+    }
+
     /// The architecture of the timm-named tensors `shapes` (name → shape). `stated` (from a config.json or a model
     /// name) supplies heads, epsilon and activation and must agree with the shapes; without it `heads` (a flag) or
     /// timm's head width convention gives the heads. `source` names the checkpoint in errors.
@@ -85,9 +90,10 @@ extension ViTConfig {
             if let heads {
                 c.heads = heads
             } else {
-                if let h = standardHeads[dim] { c.heads = h } else if dim % 64 == 0 { c.heads = dim / 64 } else {
+                guard let h = conventionalHeads(forWidth: dim) else {
                     throw fail("the tensors do not say how many attention heads a width of \(dim) has; give --heads")
                 }
+                c.heads = h
                 notes.append("\(c.heads) attention heads assumed for width \(dim) (timm's convention; --heads overrides)")
             }
             if c.preNorm && !c.patchBias {

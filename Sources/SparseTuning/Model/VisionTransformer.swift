@@ -117,9 +117,6 @@ public final class VisionTransformer: Sendable {
         self.state = Mutex(state)
     }
 
-    /// Whether `other` runs on the same trunk tensors (a ``sharingTrunk(classes:)`` view, or this model).
-    public func sharesTrunk(with other: VisionTransformer) -> Bool { blocks.first === other.blocks.first && patchEmbed === other.patchEmbed }
-
     /// Name of the final norm in timm's state_dict.
     public var normName: String { normAfterPooling ? "fc_norm" : "norm" }
 
