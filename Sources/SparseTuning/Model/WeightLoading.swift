@@ -151,7 +151,7 @@ extension VisionTransformer {
         guard config.layerScale else { return [] }
         return (0..<config.depth).flatMap { l in
             ["ls1", "ls2"].map { ls -> (name: String, tensor: Tensor) in
-                let t = Tensor(zeros: [config.dim])
+                let t = Tensor(zeros: [config.dim])  // (C) γ = 1
                 t.data.update(repeating: 1, count: config.dim)
                 return ("blocks.\(l).\(ls).gamma", t)
             }
