@@ -114,7 +114,8 @@ func buildModel(_ options: ModelOptions, weights: [String], forTraining: Bool = 
 private func inferredArchitecture(_ options: ModelOptions, _ tensors: [String: Tensor], weights: [String]) throws -> ViTConfig {
     var timmConfig: TimmConfigFile?
     for w in weights where timmConfig == nil { timmConfig = try TimmConfigFile.beside(Checkpoint.resolve(w)) }
-    let stated = try timmConfig.map { (config: try $0.statedConfig(), source: $0.path) }
+    var stated = try timmConfig.map { (config: try $0.statedConfig(), source: $0.path) }
+    for w in weights where stated == nil { stated = try VideoMAE.statedConfig(besideWeights: Checkpoint.resolve(w)) }
     let source = weights.count == 1 ? weights[0] : "the weights (\(weights.joined(separator: ", ")))"
     if let h = options.heads, let s = stated, s.config.heads != h {
         throw SparseTuningError("--heads \(h) disagrees with \(s.source), which states \(s.config.heads) (drop the flag)")

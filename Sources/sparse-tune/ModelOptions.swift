@@ -24,6 +24,10 @@ struct ModelOptions: ParsableArguments {
     var pool: String?
     @Option(help: "MLP activation when the checkpoint does not say: gelu or quick_gelu (OpenAI CLIP weights).")
     var act: String?
+    @Option(help: "Frames per clip. With an image backbone, T > 1 makes a per-frame video model (each frame its own sequence, features pooled over time); a VideoMAE checkpoint takes its config.json's num_frames (else 16) unless given. Inputs are then (B, T, 3, H, W).")
+    var frames: Int?
+    @Option(name: .customLong("temporal-pool"), help: "Per-frame video model: how frame features become the clip's: mean (default) or attention (a learned query, trained with the head).")
+    var temporalPool: String?
     @Option(help: "Threads for oneDNN and the Swift kernels (default: all cores).")
     var threads: Int?
     @Option(help: "Precision of the frozen matrix products and attention: fp32 (exact) or bf16 (about 2× faster on AVX512-BF16 CPUs, ~1e-2 relative error; trained layers and the optimiser stay fp32).")
@@ -98,6 +102,12 @@ struct ModelOptions: ParsableArguments {
         if let prompts { t.prompts = prompts }
         if withAdaptformer { t.evitWithAdaptformer = true }
         if let dropPath { t.dropPath = dropPath }
+        if let temporalPool {
+            guard let p = TemporalPooling(rawValue: temporalPool) else {
+                throw SparseTuningError("--temporal-pool '\(temporalPool)' is not valid; expected mean or attention")
+            }
+            t.temporalPool = p
+        }
         return t
     }
 
@@ -152,6 +162,7 @@ struct ModelOptions: ParsableArguments {
             c.pool = p
         }
         if let act { c.activation = try parsedActivation(act) }
+        if let frames { c.frames = frames }
         try c.validate()
     }
 

@@ -24,6 +24,10 @@ final class SparseReferenceTests: XCTestCase {
         let registers: Int?
         let no_embed_class, layer_scale, pre_norm, patch_bias: Bool?
         let act: String?
+        // Video (decision 11)
+        let frames, tubelet: Int?
+        let class_token, sinusoidal: Bool?
+        let temporal_pool: String?
     }
 
     func run(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
@@ -39,6 +43,10 @@ final class SparseReferenceTests: XCTestCase {
         vit.preNorm = cc.pre_norm ?? false
         vit.patchBias = cc.patch_bias ?? true
         vit.activation = Activation(rawValue: cc.act ?? "gelu")!
+        vit.frames = cc.frames ?? 1
+        vit.tubelet = cc.tubelet
+        vit.classToken = cc.class_token ?? true
+        vit.sinusoidalPositions = cc.sinusoidal ?? false
         var t = TuningConfig.defaults(for: TuningMethod(rawValue: cc.method)!)
         t.adapter = AdapterKind(rawValue: cc.adapter) ?? .none  // "adaptformer"/"houlsby" name the method's modules
         t.keepRate = cc.reduction == "evit" ? cc.keep_rate : 1
@@ -55,6 +63,7 @@ final class SparseReferenceTests: XCTestCase {
         t.houlsbyDim = cc.houlsby_dim
         t.officialDims = cc.official_dims
         if cc.method == "evit" && cc.adapter == "adaptformer" { t.evitWithAdaptformer = true }
+        if vit.sequencesPerSample > 1 { t.temporalPool = TemporalPooling(rawValue: cc.temporal_pool ?? "mean") }
         let model = try TunedViT(backbone: VisionTransformer(config: vit, seed: nil), tuning: t)
         var tensors: [String: Tensor] = [:]
         for (k, v) in fx.tensors {
@@ -117,4 +126,6 @@ final class SparseReferenceTests: XCTestCase {
     func testCLIPPreNormQuickGELUFullWithEViT() throws { try run("clip_full_evit") }
     func testDINOv2LayerScaleFullWithBatchNormHead() throws { try run("dinov2_full_bn") }
     func testDistilledDeiTWithDeepPrompts() throws { try run("deit_vpt") }
+    func testVideoMAESpaceTimeWithoutClassTokenDenseAdapters() throws { try run("videomae_dense") }
+    func testPerFrameVideoAttentionPoolingDenseAdapters() throws { try run("perframe_attention_dense") }
 }

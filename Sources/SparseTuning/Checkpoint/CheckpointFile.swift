@@ -5,7 +5,7 @@ import Foundation
 /// The on-disk format of a checkpoint.
 public enum CheckpointFormat: String, Sendable {
     /// safetensors with timm parameter names (timm hub weights, or the library's own task files), or Meta's DINOv2
-    /// names (mapped on load).
+    /// or VideoMAE's names (mapped on load).
     case safetensors
     /// A Google ViT `.npz` (zip of `.npy` arrays with JAX names), mapped to timm names on load.
     case googleNPZ
@@ -66,7 +66,7 @@ public enum Checkpoint {
                                         metadata: safetensors.metadata, huggingFace: config)
             }
             return LoadedCheckpoint(path: path, format: .safetensors,
-                                    tensors: try MetaDINOv2.timmStateDict(safetensors.loadAll(), file: path),
+                                    tensors: try VideoMAE.timmStateDict(MetaDINOv2.timmStateDict(safetensors.loadAll(), file: path), file: path),
                                     metadata: safetensors.metadata)
         case .googleNPZ:
             var arrays: [String: Tensor] = [:]

@@ -82,8 +82,8 @@ extension Checkpoint {
 }
 
 extension CheckpointInspection {
-    /// The tensor shapes of a safetensors file's rows under timm's names (Meta's DINOv2 layout mapped).
+    /// The tensor shapes of a safetensors file's rows under timm's names (Meta's DINOv2 and VideoMAE layouts mapped).
     public static func timmShapes(_ rows: [Row]) -> [String: [Int]] {
-        MetaDINOv2.timmShapes(Dictionary(rows.map { ($0.name, $0.shape) }, uniquingKeysWith: { a, _ in a }))
+        VideoMAE.timmShapes(MetaDINOv2.timmShapes(Dictionary(rows.map { ($0.name, $0.shape) }, uniquingKeysWith: { a, _ in a })))
     }
 }

@@ -17,12 +17,17 @@ struct HuggingFaceConfigFile: Decodable {
     var qkvBias: Bool?
     var id2label: [String: String]?
     var numLabels: Int?
+    /// VideoMAE: frames per clip, frames per tubelet, and whether it pools the mean of its tokens (then `fc_norm`).
+    var numFrames: Int?
+    var tubeletSize: Int?
+    var useMeanPooling: Bool?
 
     private enum CodingKeys: String, CodingKey {
         case modelType = "model_type", architectures, hiddenSize = "hidden_size", numHiddenLayers = "num_hidden_layers"
         case numAttentionHeads = "num_attention_heads", intermediateSize = "intermediate_size", patchSize = "patch_size"
         case imageSize = "image_size", numChannels = "num_channels", hiddenAct = "hidden_act"
         case layerNormEps = "layer_norm_eps", qkvBias = "qkv_bias", id2label, numLabels = "num_labels"
+        case numFrames = "num_frames", tubeletSize = "tubelet_size", useMeanPooling = "use_mean_pooling"
     }
 
     init(from decoder: any Decoder) throws {
@@ -51,6 +56,9 @@ struct HuggingFaceConfigFile: Decodable {
         qkvBias = try c.decodeIfPresent(Bool.self, forKey: .qkvBias)
         id2label = try c.decodeIfPresent([String: String].self, forKey: .id2label)
         numLabels = try c.decodeWholeNumberIfPresent(forKey: .numLabels)
+        numFrames = try c.decodeWholeNumberIfPresent(forKey: .numFrames)
+        tubeletSize = try c.decodeWholeNumberIfPresent(forKey: .tubeletSize)
+        useMeanPooling = try c.decodeIfPresent(Bool.self, forKey: .useMeanPooling)
     }
 
     /// An image or patch size: an integer or an [h, w] pair (transformers accepts both).

@@ -1,8 +1,22 @@
 // Resizing absolute position embeddings to a new patch grid, as timm's `resample_abs_pos_embed`: the class-token
 // row kept, the grid resampled separably with bicubic taps (antialiased by default, as timm; or PyTorch's plain
-// bicubic).
+// bicubic). And VideoMAE's fixed sinusoidal table.
+import Foundation
 
 enum PositionEmbedding {
+    /// The sinusoid table (1, positions, C) of VideoMAE's `get_sinusoid_encoding_table`: for position i and channel j,
+    /// angle = i / 10000^(2·⌊j/2⌋/C); sine on even channels, cosine on odd (computed in Double, stored as Float).
+    static func sinusoidTable(positions: Int, dim c: Int) -> Tensor {
+        let t = Tensor(zeros: [1, positions, c])
+        for i in 0..<positions {
+            for j in 0..<c {
+                let angle = Double(i) / Foundation.pow(10000, Double(2 * (j / 2)) / Double(c))
+                t.data[i * c + j] = Float(j % 2 == 0 ? Foundation.sin(angle) : Foundation.cos(angle))
+            }
+        }
+        return t
+    }
+
     /// `pos (1, prefix + oh·ow, C)` → `(1, prefix + nh·nw, C)`.
     static func resample(_ pos: Tensor, prefixTokens: Int, from old: (h: Int, w: Int), to new: (h: Int, w: Int),
                          antialias: Bool = true) -> Tensor {

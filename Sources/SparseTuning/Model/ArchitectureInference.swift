@@ -32,10 +32,10 @@ extension ViTConfig {
         guard let pe = shapes["patch_embed.proj.weight"] else {
             throw fail("no tensor 'patch_embed.proj.weight': not a timm ViT checkpoint (give --arch or --dim/--depth/--heads/--patch)")
         }
-        guard pe.count == 4, pe[0] > 0, pe[1] == 3, pe[2] > 0, pe[2] == pe[3] else {
-            throw fail("tensor 'patch_embed.proj.weight' has shape \(pe), expected (C, 3, p, p)")
+        guard (pe.count == 4 || pe.count == 5), pe[0] > 0, pe[1] == 3, pe.dropFirst(2).allSatisfy({ $0 > 0 }), pe[pe.count - 1] == pe[pe.count - 2] else {
+            throw fail("tensor 'patch_embed.proj.weight' has shape \(pe), expected (C, 3, p, p), or (C, 3, t, p, p) for VideoMAE's tubelets")
         }
-        let dim = pe[0], patch = pe[2]
+        let dim = pe[0], patch = pe[pe.count - 1]
         var depth = 0
         while shapes["blocks.\(depth).norm1.weight"] != nil { depth += 1 }
         guard depth > 0 else { throw fail("no tensor 'blocks.0.norm1.weight': no transformer blocks") }
@@ -43,6 +43,12 @@ extension ViTConfig {
             throw fail("tensor 'blocks.0.mlp.fc1.weight' is missing or not (M, \(dim))")
         }
         var c = ViTConfig(dim: dim, depth: depth, heads: 1, mlpDim: fc1[0], patch: patch)
+        if pe.count == 5 {  // VideoMAE: tubelets of t frames, a clip of `frames` (stated, else VideoMAE's 16)
+            c.tubelet = pe[2]
+            c.frames = stated?.config.frames ?? 16
+        }
+        c.classToken = shapes["cls_token"] != nil
+        if !c.classToken { c.pool = .avg }
         c.distilled = shapes["dist_token"] != nil
         if let r = shapes["reg_token"] {
             guard r.count == 3, r[0] == 1, r[1] > 0, r[2] == dim else { throw fail("tensor 'reg_token' has shape \(r), expected (1, R, \(dim))") }
@@ -53,24 +59,30 @@ extension ViTConfig {
         c.patchBias = shapes["patch_embed.proj.bias"] != nil
         if shapes["fc_norm.weight"] != nil && shapes["norm.weight"] == nil { c.pool = .avg }
         if let h = shapes["head.weight"] ?? shapes["head.1.weight"], h.count == 2 { c.classes = h[0] } else { c.classes = 0 }
-        // pos_embed: (1, P + g², C) with the prefix rows, or (1, g², C) without (timm no_embed_class).
-        guard let pos = shapes["pos_embed"], pos.count == 3, pos[0] == 1, pos[2] == dim else {
-            throw fail("tensor 'pos_embed' is missing or not (1, N, \(dim))")
-        }
-        func side(_ n: Int) -> Int? {
-            let s = Int(Double(max(n, 0)).squareRoot().rounded())
-            return s > 0 && s * s == n ? s : nil
-        }
-        let withPrefix = side(pos[1] - c.prefixTokens), withoutPrefix = side(pos[1])
-        let statedCovers = stated?.config.posEmbedCoversPrefix
-        if let s = withPrefix, statedCovers != false || withoutPrefix == nil {
-            c.posEmbedCoversPrefix = true
-            c.imageSize = s * patch
-        } else if let s = withoutPrefix {
-            c.posEmbedCoversPrefix = false
-            c.imageSize = s * patch
+        // pos_embed: (1, P + g², C) with the prefix rows, or (1, g², C) without (timm no_embed_class); none for
+        // VideoMAE's fixed sinusoid table.
+        if shapes["pos_embed"] == nil && c.tubelet != nil {
+            c.sinusoidalPositions = true
+            c.imageSize = stated?.config.imageSize ?? 224
         } else {
-            throw fail("tensor 'pos_embed' has \(pos[1]) rows: neither \(c.prefixTokens) prefix rows + a square grid nor a square grid")
+            guard let pos = shapes["pos_embed"], pos.count == 3, pos[0] == 1, pos[2] == dim else {
+                throw fail("tensor 'pos_embed' is missing or not (1, N, \(dim))")
+            }
+            func side(_ n: Int) -> Int? {
+                let s = Int(Double(max(n, 0)).squareRoot().rounded())
+                return s > 0 && s * s == n ? s : nil
+            }
+            let withPrefix = side(pos[1] - c.prefixTokens), withoutPrefix = side(pos[1])
+            let statedCovers = stated?.config.posEmbedCoversPrefix
+            if let s = withPrefix, statedCovers != false || withoutPrefix == nil {
+                c.posEmbedCoversPrefix = true
+                c.imageSize = s * patch
+            } else if let s = withoutPrefix {
+                c.posEmbedCoversPrefix = false
+                c.imageSize = s * patch
+            } else {
+                throw fail("tensor 'pos_embed' has \(pos[1]) rows: neither \(c.prefixTokens) prefix rows + a square grid nor a square grid")
+            }
         }
         var notes: [String] = []
         if let (s, from) = stated {
@@ -78,7 +90,8 @@ extension ViTConfig {
                                                 ("patch size", s.patch, patch), ("register tokens", s.registers, c.registers),
                                                 ("distillation token", s.distilled ? 1 : 0, c.distilled ? 1 : 0),
                                                 ("layer scale", s.layerScale ? 1 : 0, c.layerScale ? 1 : 0),
-                                                ("pre-norm", s.preNorm ? 1 : 0, c.preNorm ? 1 : 0)]
+                                                ("pre-norm", s.preNorm ? 1 : 0, c.preNorm ? 1 : 0),
+                                                ("tubelet depth", s.tubelet ?? 1, c.tubelet ?? 1)]
             if let bad = checks.first(where: { $0.1 != $0.2 }) {
                 throw fail("\(from) states \(bad.0) \(bad.1), but the tensors have \(bad.2)")
             }

@@ -13,9 +13,14 @@ public struct FLOPBreakdown: Sendable, Equatable {
         FLOPBreakdown(linear: a.linear + b.linear, matmul: a.matmul + b.matmul,
                       conv: a.conv + b.conv, layerNorm: a.layerNorm + b.layerNorm)
     }
+
+    static func * (a: FLOPBreakdown, k: Int) -> FLOPBreakdown {
+        FLOPBreakdown(linear: a.linear * k, matmul: a.matmul * k, conv: a.conv * k, layerNorm: a.layerNorm * k)
+    }
 }
 
-/// The count for one image through a model.
+/// The count for one image (or clip) through a model. A per-frame video model's embedding and blocks run once per
+/// frame: their counts here are per frame, and ``total`` multiplies them by ``sequences``.
 public struct FLOPReport: Sendable {
     /// Per block: tokens entering attention, tokens after the block's reduction, and that block's count.
     public struct BlockCount: Sendable {
@@ -25,9 +30,16 @@ public struct FLOPReport: Sendable {
     }
     public var embedding: FLOPBreakdown
     public var blocks: [BlockCount]
-    /// Final norm and head.
+    /// Final norm (per sequence) and head (per sample).
     public var head: FLOPBreakdown
-    public var total: FLOPBreakdown { blocks.reduce(embedding + head) { $0 + $1.flops } }
+    /// Sequences per sample: the frames of a per-frame video model, else 1.
+    public var sequences = 1
+    public var total: FLOPBreakdown {
+        var finalNorm = FLOPBreakdown()
+        finalNorm.layerNorm = head.layerNorm
+        let perSequence = blocks.reduce(embedding + finalNorm) { $0 + $1.flops }
+        return perSequence * sequences + FLOPBreakdown(linear: head.linear, matmul: head.matmul, conv: head.conv)
+    }
     /// Total in GFLOPs (= GMACs, fvcore's convention).
     public var gflops: Double { Double(total.total) / 1e9 }
 }
@@ -39,9 +51,10 @@ public enum FLOPCounter {
     /// `extraTokens` joins the sequence at block 0 without passing the patch embedding (deep prompts).
     public static func count(_ config: ViTConfig, tokensAfter: [Int]? = nil, extraTokens: Int = 0,
                              extraPerBlock: ((Int, Int) -> FLOPBreakdown)? = nil) -> FLOPReport {
-        let c = config.dim, m = config.mlpDim, g = config.grid, p = config.patch
+        let c = config.dim, m = config.mlpDim, p = config.patch
         var embedding = FLOPBreakdown()
-        embedding.conv = g * g * 3 * p * p * c
+        let patches = config.patchTokens(frames: config.frames, height: config.imageSize, width: config.imageSize)
+        embedding.conv = patches * 3 * (config.tubelet ?? 1) * p * p * c
         if config.preNorm { embedding.layerNorm = 5 * config.tokens * c }  // norm_pre
         var blocks: [FLOPReport.BlockCount] = []
         var n = config.tokens + extraTokens
@@ -58,6 +71,6 @@ public enum FLOPCounter {
         var head = FLOPBreakdown()
         head.layerNorm = 5 * c * (config.pool == .token ? n : 1)
         head.linear = config.headWidth * config.classes
-        return FLOPReport(embedding: embedding, blocks: blocks, head: head)
+        return FLOPReport(embedding: embedding, blocks: blocks, head: head, sequences: config.sequencesPerSample)
     }
 }

@@ -46,6 +46,17 @@ public struct ViTConfig: Sendable, Equatable, Codable {
     public var patchBias = true
     /// The MLP's activation.
     public var activation = Activation.gelu
+    /// Whether a class token leads the sequence (VideoMAE has none: it pools the mean of all tokens).
+    public var classToken = true
+    /// Fixed sinusoidal position table instead of a learned `pos_embed` (VideoMAE: not stored in checkpoints, computed
+    /// for the input's token count).
+    public var sinusoidalPositions = false
+    /// Frames per clip for a video model (1: an image model). Inputs are then (B, T, 3, H, W); this is the clip length
+    /// data sampling uses by default (docs/VIDEO.md).
+    public var frames = 1
+    /// Frames per space-time patch (VideoMAE: 2, a Conv3d tubelet embedding over all T frames in one sequence), or nil
+    /// for a per-frame video model: each frame is its own image sequence and the frames' features are pooled over time.
+    public var tubelet: Int?
 
     public init(dim: Int, depth: Int, heads: Int, mlpDim: Int? = nil, patch: Int, imageSize: Int = 224,
                 classes: Int = 1000, pool: Pooling = .token) {
@@ -77,11 +88,20 @@ public struct ViTConfig: Sendable, Equatable, Codable {
     /// Patches per side at `imageSize`.
     public var grid: Int { imageSize / patch }
     /// Tokens before the patches that token reduction never removes: class, distillation and register tokens.
-    public var prefixTokens: Int { 1 + (distilled ? 1 : 0) + registers }
+    public var prefixTokens: Int { (classToken ? 1 : 0) + (distilled ? 1 : 0) + registers }
     /// pos_embed rows before the patch grid's.
     public var posEmbedPrefix: Int { posEmbedCoversPrefix ? prefixTokens : 0 }
-    /// Tokens entering the first block: prefix tokens + patches.
-    public var tokens: Int { prefixTokens + grid * grid }
+    /// Whether inputs are clips (B, T, 3, H, W).
+    public var isVideo: Bool { frames > 1 || tubelet != nil }
+    /// Patch tokens of one sequence for a (T, H, W) input: (T/tubelet)·(H/p)·(W/p) for a space-time model, else the
+    /// frame's (H/p)·(W/p).
+    public func patchTokens(frames t: Int, height: Int, width: Int) -> Int {
+        (tubelet.map { t / $0 } ?? 1) * (height / patch) * (width / patch)
+    }
+    /// Tokens entering the first block at the configured size: prefix tokens + patches.
+    public var tokens: Int { prefixTokens + patchTokens(frames: frames, height: imageSize, width: imageSize) }
+    /// Sequences the trunk runs per clip: T for a per-frame video model, else 1.
+    public var sequencesPerSample: Int { tubelet == nil ? frames : 1 }
     /// Width of the head's input: C, or 2C for a distilled model (class and distillation token side by side).
     public var headWidth: Int { distilled ? 2 * dim : dim }
 
@@ -100,6 +120,12 @@ public struct ViTConfig: Sendable, Equatable, Codable {
         try need(registers >= 0 && registers <= 256, "register tokens must be 0…256 (got \(registers))")
         try need(!(distilled && pool == .avg), "a distilled model pools its class and distillation tokens; --pool avg does not apply")
         try need(eps > 0 && eps < 1, "LayerNorm epsilon must be in (0, 1) (got \(eps))")
+        try need(frames >= 1 && frames <= 4096, "--frames must be 1…4096 (got \(frames))")
+        if let t = tubelet {
+            try need(t >= 1 && frames % t == 0, "--frames \(frames) must be a positive multiple of the tubelet depth \(t)")
+        }
+        try need(classToken || pool == .avg, "a model without class token pools the mean of its tokens; use --pool avg")
+        try need(classToken || !distilled, "a distilled model needs its class token")
         try need(dim <= 65536 && depth <= 1024 && mlpDim <= 1 << 20 && imageSize <= 8192,
                  "model dimensions are unreasonably large (dim \(dim), depth \(depth), mlp \(mlpDim), image \(imageSize))")
     }
@@ -108,7 +134,7 @@ public struct ViTConfig: Sendable, Equatable, Codable {
 extension ViTConfig {
     private enum CodingKeys: String, CodingKey {
         case dim, depth, heads, mlpDim, patch, imageSize, classes, pool, eps, distilled, registers, posEmbedCoversPrefix,
-             layerScale, preNorm, patchBias, activation
+             layerScale, preNorm, patchBias, activation, classToken, sinusoidalPositions, frames, tubelet
     }
 
     /// Decodes a configuration; the variant keys are optional (files written before they existed are plain ViTs).
@@ -126,5 +152,9 @@ extension ViTConfig {
         preNorm = try c.decodeIfPresent(Bool.self, forKey: .preNorm) ?? false
         patchBias = try c.decodeIfPresent(Bool.self, forKey: .patchBias) ?? true
         activation = try c.decodeIfPresent(Activation.self, forKey: .activation) ?? .gelu
+        classToken = try c.decodeIfPresent(Bool.self, forKey: .classToken) ?? true
+        sinusoidalPositions = try c.decodeIfPresent(Bool.self, forKey: .sinusoidalPositions) ?? false
+        frames = try c.decodeIfPresent(Int.self, forKey: .frames) ?? 1
+        tubelet = try c.decodeIfPresent(Int.self, forKey: .tubelet)
     }
 }

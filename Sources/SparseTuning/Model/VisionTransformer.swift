@@ -7,8 +7,8 @@ import Synchronization
 public final class VisionTransformer: Sendable {
     public let config: ViTConfig
     public let patchEmbed: PatchEmbed
-    /// (1, 1, C)
-    public let clsToken: Tensor
+    /// (1, 1, C), nil for a model without class token (VideoMAE).
+    public let clsToken: Tensor?
     /// (1, 1, C) DeiT's distillation token, when `config.distilled`.
     public let distToken: Tensor?
     /// (1, R, C) register tokens, when `config.registers > 0`.
@@ -16,9 +16,13 @@ public final class VisionTransformer: Sendable {
     /// LayerNorm after the position embedding (timm `norm_pre`), when `config.preNorm`.
     public let normPre: LayerNorm?
     /// (1, P + gh·gw, C) at the grid `posEmbedGrid` it was trained for (P = `config.posEmbedPrefix`); resampled for
-    /// other image sizes.
+    /// other image sizes. Empty (1, 0, C) with `config.sinusoidalPositions`: the table is computed, not learned.
     public var posEmbed: Tensor { state.withLock { $0.posEmbed } }
     public var posEmbedGrid: (h: Int, w: Int) { state.withLock { $0.posEmbedGrid } }
+    /// The input shape a forward pass checked: B samples of T frames (T = 1 for images) of H×W.
+    struct InputShape {
+        let batch: Int, frames: Int, height: Int, width: Int
+    }
     public let blocks: [Block]
     /// Final LayerNorm: over all tokens before pooling (timm `norm`), or, with ``normAfterPooling``, over the pooled
     /// vector (timm `fc_norm`, average pooling only).
@@ -67,12 +71,12 @@ public final class VisionTransformer: Sendable {
         try config.validate()
         self.config = config
         let c = config.dim
-        patchEmbed = PatchEmbed(patch: config.patch, dim: c, bias: config.patchBias)
-        clsToken = Tensor(zeros: [1, 1, c])
+        patchEmbed = PatchEmbed(patch: config.patch, dim: c, tubelet: config.tubelet ?? 1, bias: config.patchBias)
+        clsToken = config.classToken ? Tensor(zeros: [1, 1, c]) : nil
         distToken = config.distilled ? Tensor(zeros: [1, 1, c]) : nil
         regToken = config.registers > 0 ? Tensor(zeros: [1, config.registers, c]) : nil
         normPre = config.preNorm ? LayerNorm(dim: c, eps: config.eps) : nil
-        let posEmbed = Tensor(zeros: [1, config.posEmbedPrefix + config.grid * config.grid, c])
+        let posEmbed = Tensor(zeros: [1, config.sinusoidalPositions ? 0 : config.posEmbedPrefix + config.grid * config.grid, c])
         state = Mutex(State(posEmbed: posEmbed, posEmbedGrid: (config.grid, config.grid)))
         blocks = (0..<config.depth).map { _ in
             Block(dim: c, heads: config.heads, mlpHidden: config.mlpDim, eps: config.eps, activation: config.activation)
@@ -85,8 +89,7 @@ public final class VisionTransformer: Sendable {
             p.tensor.fillTruncatedNormal(std: 0.02, using: &rng)
         }
         posEmbed.fillTruncatedNormal(std: 0.02, using: &rng)
-        clsToken.fillTruncatedNormal(std: 1e-6, using: &rng)
-        for t in [distToken, regToken].compactMap({ $0 }) { t.fillTruncatedNormal(std: 1e-6, using: &rng) }
+        for t in [clsToken, distToken, regToken].compactMap({ $0 }) { t.fillTruncatedNormal(std: 1e-6, using: &rng) }
     }
 
     /// A model sharing this one's trunk — every tensor but the head, by reference, so no weight is copied — with a
@@ -103,7 +106,7 @@ public final class VisionTransformer: Sendable {
                                  state: state.withLock { $0 })
     }
 
-    private init(config: ViTConfig, patchEmbed: PatchEmbed, clsToken: Tensor, distToken: Tensor?, regToken: Tensor?,
+    private init(config: ViTConfig, patchEmbed: PatchEmbed, clsToken: Tensor?, distToken: Tensor?, regToken: Tensor?,
                  normPre: LayerNorm?, blocks: [Block], norm: LayerNorm, head: Linear?, state: State) {
         self.config = config
         self.patchEmbed = patchEmbed
@@ -124,12 +127,13 @@ public final class VisionTransformer: Sendable {
     /// differ from timm's state_dict (``stateDict()`` maps them back): layer scales are folded into `attn.proj` and
     /// `mlp.fc2` and not listed, and a distilled model's `head` is the combined (K, 2C) head.
     public func parameters() -> [(name: String, shape: [Int], tensor: Tensor)] {
-        let c = config.dim, p = config.patch
-        var out: [(String, [Int], Tensor)] = [("cls_token", [1, 1, c], clsToken)]
+        let c = config.dim
+        var out: [(String, [Int], Tensor)] = []
+        if let clsToken { out.append(("cls_token", [1, 1, c], clsToken)) }
         if let distToken { out.append(("dist_token", [1, 1, c], distToken)) }
         if let regToken { out.append(("reg_token", regToken.shape, regToken)) }
-        out.append(("pos_embed", posEmbed.shape, posEmbed))
-        out.append(("patch_embed.proj.weight", [c, 3, p, p], patchEmbed.proj.weight))
+        if !config.sinusoidalPositions { out.append(("pos_embed", posEmbed.shape, posEmbed)) }
+        out.append(("patch_embed.proj.weight", patchEmbed.weightShape, patchEmbed.proj.weight))
         if let b = patchEmbed.proj.bias { out.append(("patch_embed.proj.bias", [c], b)) }
         func linear(_ name: String, _ l: Linear) {
             out.append(("\(name).weight", l.weight.shape, l.weight))
@@ -176,18 +180,34 @@ public final class VisionTransformer: Sendable {
         }
     }
 
-    /// Checks the input is (B, 3, H, W) with H and W multiples of the patch; returns (B, H, W).
-    func checkInput(_ images: Tensor) throws -> (Int, Int, Int) {
+    /// Checks the input is (B, 3, H, W) — or clips (B, T, 3, H, W) for a video model, T a multiple of the tubelet —
+    /// with H and W multiples of the patch.
+    func checkInput(_ images: Tensor) throws -> InputShape {
         let sh = images.shape, p = config.patch
+        if config.isVideo {
+            let t = config.tubelet ?? 1
+            guard sh.count == 5, sh[0] > 0, sh[1] > 0, sh[1] % t == 0, sh[2] == 3, sh[3] > 0, sh[4] > 0, sh[3] % p == 0, sh[4] % p == 0 else {
+                throw SparseTuningError("input has shape \(sh); expected clips (B, T, 3, H, W) with T a multiple of \(t) and H and W "
+                    + "multiples of the patch size \(p)")
+            }
+            return InputShape(batch: sh[0], frames: sh[1], height: sh[3], width: sh[4])
+        }
         guard sh.count == 4, sh[0] > 0, sh[1] == 3, sh[2] > 0, sh[3] > 0, sh[2] % p == 0, sh[3] % p == 0 else {
             throw SparseTuningError("input has shape \(sh); expected (B, 3, H, W) with H and W multiples of the patch size \(p)")
         }
-        return (sh[0], sh[2], sh[3])
+        return InputShape(batch: sh[0], frames: 1, height: sh[2], width: sh[3])
     }
 
-    /// pos_embed for a patch grid (resampled once per grid and cached; safe from several threads).
-    func positionEmbedding(grid: (h: Int, w: Int)) -> Tensor {
+    /// pos_embed for a patch grid (resampled once per grid and cached; safe from several threads); with
+    /// `config.sinusoidalPositions`, the fixed table (1, `tokens`, C) for that many patch tokens.
+    func positionEmbedding(grid: (h: Int, w: Int), tokens: Int) -> Tensor {
         state.withLock { s in
+            if config.sinusoidalPositions {
+                if let r = s.resampled, r.tensor.shape[1] == tokens { return r.tensor }
+                let t = PositionEmbedding.sinusoidTable(positions: tokens, dim: config.dim)
+                s.resampled = (grid, t)
+                return t
+            }
             if s.posEmbedGrid == grid { return s.posEmbed }
             if let r = s.resampled, r.grid == grid { return r.tensor }
             let t = PositionEmbedding.resample(s.posEmbed, prefixTokens: config.posEmbedPrefix, from: s.posEmbedGrid, to: grid, antialias: s.antialias)

@@ -55,9 +55,8 @@ extension TunedViT {
             }
             start += n
         }
-        let (b, h, w) = try lead.backbone.checkInput(images)
         let kappa = lead.tuning.keepRate
-        let arenaKey = lead.arenaKey(batch: b, height: h, width: w, keepRate: kappa, training: false) + " shared"
+        let arenaKey = lead.arenaKey(try lead.backbone.checkInput(images), keepRate: kappa, training: false) + " shared"
         let logits = try lead.arenas.with(arenaKey) { arena in
             try lead.run(images, arena: arena, keepRate: kappa, training: false, tape: nil, rng: nil, segments: segments)
         }.segmentLogits

@@ -1,5 +1,6 @@
 // Backward of multi-head attention's core, softmax(q·kᵀ·scale)·v, over the fused qkv layout, plus the gradient of
-// EViT's class-attention scores (the fusion weights) added straight into the class rows of d(probabilities).
+// EViT's token scores (the fusion weights) added straight into d(probabilities): the class rows, or every row for a
+// model without class token.
 // Batched strided oneDNN matmuls; no copies of q, k, v.
 
 enum AttentionBackward {
@@ -19,13 +20,16 @@ enum AttentionBackward {
                                          bDims: [b, h, d, n], bStrides: [n * 3 * c, d, 1, 3 * c],
                                          cDims: [b, h, n, n], cStrides: probsStrides, bf16: half))
             .run(a: dctx.base, b: qkv.at(2 * c), c: dProbs.data)
-        // s = mean over heads of probs[:, :, 0, P:], so dP[b, h, 0, P + j] += ds[b, j] / H.
+        // s = mean over heads of probs[:, :, 0, P:], so dP[b, h, 0, P + j] += ds[b, j] / H; without a class token
+        // (P = 0) s is the mean over heads and queries, so every row gets dP[b, h, i, j] += ds[b, j] / (H·N).
         if let classScores {
-            let others = n - prefix
+            let others = n - prefix, queries = prefix > 0 ? 1 : n, norm = Float(h * queries)
             for bi in 0..<b {
                 for hi in 0..<h {
-                    let row = dProbs.data + ((bi * h + hi) * n) * n + prefix
-                    for j in 0..<others { row[j] += classScores[bi * others + j] / Float(h) }
+                    for qi in 0..<queries {
+                        let row = dProbs.data + ((bi * h + hi) * n + qi) * n + prefix
+                        for j in 0..<others { row[j] += classScores[bi * others + j] / norm }
+                    }
                 }
             }
         }

@@ -38,7 +38,8 @@ final class BlockTape {
 
 /// Everything a training forward pass saved.
 final class ModelTape {
-    var images: Tensor!           // (B, 3, H, W)
+    var images: Tensor!           // (B, 3, H, W), or clips (B, T, 3, H, W)
+    var input: VisionTransformer.InputShape!
     var embedding: Tensor?        // (B, N, C) norm_pre's input (pre-norm models, full fine-tuning only)
     var meanPre: Tensor?          // (B·N) norm_pre statistics
     var rstdPre: Tensor?          // (B·N)
@@ -48,9 +49,11 @@ final class ModelTape {
     var xFinal: Tensor!           // (B, N, C) last block's output
     var meanF: Tensor!            // (B·N) final norm statistics
     var rstdF: Tensor!            // (B·N)
-    var pooledIn: Tensor?         // (B, C) fc_norm input
-    var pooledMean: Tensor?       // (B) fc_norm statistics
-    var pooledRstd: Tensor?       // (B)
+    var pooledIn: Tensor?         // (B·S, C) fc_norm input (S = sequences per sample: T for a per-frame video model)
+    var pooledMean: Tensor?       // (B·S) fc_norm statistics
+    var pooledRstd: Tensor?       // (B·S)
+    var frameFeatures: Tensor?    // (B·T, W) per-frame video model: each frame's pooled features
+    var frameWeights: Tensor?     // (B, T) their temporal pooling weights
     var features: Tensor!         // (B, W) head input (W = C, or 2C for a distilled model)
     var bnInv: [Float] = []       // (W) BatchNorm head inverse standard deviations
     var training = false

@@ -93,7 +93,9 @@ enum EViTSelection {
     }
 
     /// The EViT reduction for attention probabilities `probs` (B, H, N, N) with P prefix tokens: scores s = mean
-    /// over heads of the class token's attention to tokens P…N−1 (B, N−P); the prefix tokens always kept first;
+    /// over heads of the class token's attention to tokens P…N−1 (B, N−P) — or, for a model without class token
+    /// (P = 0, VideoMAE), the attention each token receives averaged over all queries and heads (docs/VIDEO.md,
+    /// "Token importance without a class token"); the prefix tokens always kept first;
     /// k = ⌈κ·(N−P)⌉ highest kept (descending score, ties to the lower index); with `fuse` the rest summed with
     /// weights s into one last token. Nil when k = N−P.
     static func select(probs: UnsafePointer<Float>, batch b: Int, heads h: Int, tokens n: Int, prefix: Int,
@@ -103,11 +105,14 @@ enum EViTSelection {
         let scores = Tensor(zeros: [b, others])  // (B, N−P)
         for bi in 0..<b {
             let s = scores.data + bi * others
+            let queries = prefix > 0 ? 1 : n  // the class token's row, or every query's
             for hi in 0..<h {
-                let row = probs + ((bi * h + hi) * n) * n + prefix  // probs[b, h, 0, P...]
-                for j in 0..<others { s[j] += row[j] }
+                for qi in 0..<queries {
+                    let row = probs + ((bi * h + hi) * n + qi) * n + prefix  // probs[b, h, qi, P...]
+                    for j in 0..<others { s[j] += row[j] }
+                }
             }
-            for j in 0..<others { s[j] /= Float(h) }
+            for j in 0..<others { s[j] /= Float(h * queries) }
         }
         var kept: [[Int]] = [], dropped: [[Int]] = [], rows: [[[(index: Int, weight: Float)]]] = []
         for bi in 0..<b {

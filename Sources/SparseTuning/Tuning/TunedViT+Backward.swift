@@ -9,9 +9,9 @@ extension TunedViT {
     /// drop-path (drawn from `rng`); `keepRate` overrides the configured κ (keep-rate warm-up).
     public func forwardBackward(_ images: Tensor, training: Bool, keepRate: Double? = nil, rng: inout SeededGenerator,
                                 loss: (Tensor) throws -> (Float, Tensor)) throws -> (loss: Float, logits: Tensor) {
-        let (b, h, w) = try backbone.checkInput(images)
+        let shape = try backbone.checkInput(images)
         let kappa = keepRate ?? tuning.keepRate
-        return try arenas.with(arenaKey(batch: b, height: h, width: w, keepRate: kappa, training: true)) { arena in
+        return try arenas.with(arenaKey(shape, keepRate: kappa, training: true)) { arena in
             let tape = ModelTape()
             let logits = try withUnsafeMutablePointer(to: &rng) {
                 try run(images, arena: arena, keepRate: kappa, training: training, tape: tape, rng: $0).logits
@@ -54,21 +54,30 @@ extension TunedViT {
     func backward(_ dLogits: Tensor, tape: ModelTape, arena: Arena) {
         let grads = gradientIndex
         let cfg = config, c = cfg.dim, heads = cfg.heads, depth = cfg.depth
-        let b = dLogits.shape[0]
-        // Head, BatchNorm, fc_norm, pooling, final norm.
+        let clips = dLogits.shape[0], b = clips * cfg.sequencesPerSample  // samples; the trunk's sequences
+        // Head, BatchNorm, temporal pooling, fc_norm, pooling, final norm.
         let stop = firstTrainableBlock
-        guard stop < depth else { return headBackward(dLogits, tape: tape, arena: arena) }  // only the head trains
+        // Only the head trains.
+        if stop == depth && temporalPool?.query == nil { return headBackward(dLogits, tape: tape, arena: arena) }
         let w = cfg.headWidth
         var dFeatures = dLogits  // (B, W) once through the head
         if let head = backbone.head {
-            dFeatures = linearBackward(head, name: headName, dy: dLogits, x: tape.features, rows: b, grads: grads, arena: arena)
+            dFeatures = linearBackward(head, name: headName, dy: dLogits, x: tape.features, rows: clips, grads: grads, arena: arena)
         }
         var dPooled = dFeatures  // (B, W)
         if let bnHead {
-            dPooled = arena.tensor([b, w])  // (B, W)
-            bnHead.backward(dFeatures.data, y: tape.features.data, inv: tape.bnInv, batch: b, training: tape.training,
+            dPooled = arena.tensor([clips, w])  // (B, W)
+            bnHead.backward(dFeatures.data, y: tape.features.data, inv: tape.bnInv, batch: clips, training: tape.training,
                             into: dPooled.data)
         }
+        if let temporalPool {
+            let dFrames = arena.tensor([b, w])  // (B·T, W)
+            temporalPool.backward(dPooled.data, frames: tape.frameFeatures!.data, weights: tape.frameWeights!.data, clips: clips,
+                                  frames: cfg.sequencesPerSample, width: w, dFrames: dFrames.data,
+                                  dQuery: grads["temporal_pool.query"]?.grad.data)
+            dPooled = dFrames
+        }
+        guard stop < depth else { return }
         if backbone.normAfterPooling {
             let d = arena.tensor([b, c])  // (B, C)
             layerNormBackward(backbone.norm, name: "fc_norm", dy: dPooled, x: tape.pooledIn!, mean: tape.pooledMean!,
@@ -215,7 +224,7 @@ extension TunedViT {
                                   rows: dX.count / c, dx: dE.data, accumulate: false, grads: grads)
                 dX = dE
             }
-            embeddingBackward(dX, images: tape.images, grads: grads, arena: arena)
+            embeddingBackward(dX, images: tape.images, shape: tape.input, grads: grads, arena: arena)
         }
     }
 
@@ -283,11 +292,16 @@ extension TunedViT {
 
     /// Full fine-tuning: gradients of the prefix tokens (cls_token, dist_token, reg_token), pos_embed and the patch
     /// embedding from d(x0) (B, N, C).
-    private func embeddingBackward(_ dX: Tensor, images: Tensor, grads: [String: Parameter], arena: Arena) {
+    private func embeddingBackward(_ dX: Tensor, images: Tensor, shape: VisionTransformer.InputShape, grads: [String: Parameter],
+                                   arena: Arena) {
         let b = dX.shape[0], n = dX.shape[1], c = config.dim, np = config.prefixTokens, g = n - np
         var offset = 0  // first prefix row of each token tensor
         for name in ["cls_token", "dist_token", "reg_token"] {
-            let rows = name == "reg_token" ? config.registers : (name == "dist_token" && !config.distilled ? 0 : 1)
+            let rows = switch name {
+            case "reg_token": config.registers
+            case "dist_token": config.distilled ? 1 : 0
+            default: config.classToken ? 1 : 0
+            }
             if let t = grads[name] {
                 for bi in 0..<b { Elementwise.add(dX.data + (bi * n + offset) * c, into: t.grad.data, count: rows * c) }
             }
@@ -300,11 +314,11 @@ extension TunedViT {
             }
         }
         guard let w = grads["patch_embed.proj.weight"] else { return }
-        let pe = backbone.patchEmbed, h = images.shape[2], wd = images.shape[3]
+        let pe = backbone.patchEmbed, frames = config.tubelet != nil ? shape.frames : 1
         let dy = arena.tensor([b * g, c])  // (B·G, C)
         for bi in 0..<b { (dy.data + bi * g * c).update(from: dX.data + (bi * n + np) * c, count: g * c) }
-        let cols = arena.tensor([b * g, 3 * pe.patch * pe.patch])  // (B·G, 3p²)
-        pe.im2col(images.data, batch: b, height: h, width: wd, into: cols.data)
+        let cols = arena.tensor([b * g, pe.proj.inFeatures])  // (B·G, 3·t·p²)
+        pe.im2col(images.data, batch: b, frames: frames, height: shape.height, width: shape.width, into: cols.data)
         pe.proj.backwardWeights(dy.data, cols.data, rows: b * g, dWeight: w.grad.data, dBias: grads["patch_embed.proj.bias"]?.grad.data)
     }
 }

@@ -4,12 +4,13 @@
 
 extension TunedViT {
     /// True when nothing below the head trains: no block module, no prompt, no backbone tensor.
-    public var trainsHeadOnly: Bool { firstTrainableBlock == config.depth && !tuning.trainsBackbone && prompts == nil }
+    public var trainsHeadOnly: Bool {
+        firstTrainableBlock == config.depth && !tuning.trainsBackbone && prompts == nil && temporalPool?.query == nil
+    }
 
     /// The head's input (B, W) (W = C, or 2C for a distilled model) for images (B, 3, H, W): the pooled, final-normed features before any BatchNorm head.
     public func headInputs(_ images: Tensor) throws -> Tensor {
-        let (b, h, w) = try backbone.checkInput(images)
-        let key = arenaKey(batch: b, height: h, width: w, keepRate: tuning.keepRate, training: false) + " features"
+        let key = arenaKey(try backbone.checkInput(images), keepRate: tuning.keepRate, training: false) + " features"
         return try arenas.with(key) { arena in
             try run(images, arena: arena, keepRate: tuning.keepRate, training: false, tape: nil, rng: nil, stopBeforeHead: true).logits
         }

@@ -31,7 +31,8 @@ extension TunedViT {
         try self.init(backbone: backbone, tuning: .plain)
     }
 
-    /// Logits (B, classes) for normalised images (B, 3, H, W) in inference mode.
+    /// Logits (B, classes) for normalised images (B, 3, H, W) — or clips (B, T, 3, H, W) for a video model — in
+    /// inference mode.
     public func forward(_ images: Tensor) throws -> Tensor {
         try forwardResult(images).logits
     }
@@ -39,22 +40,22 @@ extension TunedViT {
     /// Logits with the token reductions and counts of this pass, and copies of the outputs of `blockOutputs`.
     /// `keepRate` overrides the configured κ.
     public func forwardResult(_ images: Tensor, keepRate: Double? = nil, blockOutputs: Set<Int> = []) throws -> ForwardResult {
-        let (b, h, w) = try backbone.checkInput(images)
+        let shape = try backbone.checkInput(images)
         let kappa = keepRate ?? tuning.keepRate
-        let key = arenaKey(batch: b, height: h, width: w, keepRate: kappa, training: false)
+        let key = arenaKey(shape, keepRate: kappa, training: false)
         return try arenas.with(key) { arena in
             try run(images, arena: arena, keepRate: kappa, training: false, tape: nil, rng: nil, collect: blockOutputs)
         }
     }
 
-    /// What fixes the sequence of allocations of a step: batch, image size, the token schedule (so keep rates that
-    /// keep as many tokens share a plan, e.g. during a keep-rate warm-up) and the mode.
-    func arenaKey(batch: Int, height: Int, width: Int, keepRate: Double, training: Bool) -> String {
+    /// What fixes the sequence of allocations of a step: batch, clip length, image size, the token schedule (so keep
+    /// rates that keep as many tokens share a plan, e.g. during a keep-rate warm-up) and the mode.
+    func arenaKey(_ shape: VisionTransformer.InputShape, keepRate: Double, training: Bool) -> String {
         var t = tuning
         t.keepRate = keepRate
-        let tokens = config.prefixTokens + (height / config.patch) * (width / config.patch)
+        let tokens = config.prefixTokens + config.patchTokens(frames: shape.frames, height: shape.height, width: shape.width)
         let schedule = FLOPCounter.tokenSchedule(config, t, tokens: tokens).map(String.init).joined(separator: ",")
-        return "\(batch)x\(height)x\(width) [\(schedule)] \(training ? "train" : "infer")"
+        return "\(shape.batch)x\(shape.frames)x\(shape.height)x\(shape.width) [\(schedule)] \(training ? "train" : "infer")"
     }
 
     func recomputesMLP(block l: Int) -> Bool { recomputedMLPBlocks.contains(l) }
@@ -71,11 +72,13 @@ extension TunedViT {
     func run(_ images: Tensor, arena: Arena, keepRate: Double, training: Bool, tape: ModelTape?,
              rng: UnsafeMutablePointer<SeededGenerator>?, stopBeforeHead: Bool = false,
              collect: Set<Int> = [], segments: [RowSegment]? = nil) throws -> ForwardResult {
-        let (b, hgt, wid) = try backbone.checkInput(images)
+        let shape = try backbone.checkInput(images)
         let cfg = config, c = cfg.dim, heads = cfg.heads, depth = cfg.depth
+        // The trunk's batch: the samples, or every frame of every clip for a per-frame video model.
+        let b = shape.batch * cfg.sequencesPerSample, hgt = shape.height, wid = shape.width
         let segs = segments ?? [RowSegment(model: self, samples: 0..<b)]
-        precondition(segs.count == 1 || (tape == nil && !training && tuning.adapter != .official),
-                     "row segments: inference only, without the released-code adapters' stage sums")
+        precondition(segs.count == 1 || (tape == nil && !training && tuning.adapter != .official && cfg.sequencesPerSample == 1),
+                     "row segments: image models in inference only, without the released-code adapters' stage sums")
         /// A buffer holding, for each segment whose model has a module (`width(model)` not nil), `rowsPerSample ·
         /// width` values per sample, back to back; `body(model, first sample, samples, its part)` runs for each such
         /// segment. Nil when no segment has the module. With one segment the shape is (B·rowsPerSample, width).
@@ -93,10 +96,11 @@ extension TunedViT {
             }
             return buffer
         }
-        var n = cfg.prefixTokens + (hgt / cfg.patch) * (wid / cfg.patch)
+        var n = cfg.prefixTokens + cfg.patchTokens(frames: shape.frames, height: hgt, width: wid)
         var x = arena.tensor([b, n, c])  // (B, N, C) residual stream
-        embed(images, into: x, arena: arena)
+        embed(images, shape, into: x, arena: arena)
         tape?.images = images
+        tape?.input = shape
         if let normPre = backbone.normPre {
             let e = x  // (B, N, C) embedding before norm_pre
             x = arena.tensor([b, n, c])  // (B, N, C)
@@ -260,7 +264,16 @@ extension TunedViT {
             arena.boundary()
         }
         tape?.reductions = reductions
-        let pooled = try headForward(x, training: training, tape: tape, arena: arena)
+        var pooled = try headForward(x, training: training, tape: tape, arena: arena)  // (B·S, W) S sequences per sample
+        if let temporalPool {
+            let t = cfg.sequencesPerSample, w = cfg.headWidth
+            let clip = arena.tensor([shape.batch, w])  // (B, W) the clips' features
+            let weights = arena.tensor([shape.batch, t])  // (B, T) temporal pooling weights
+            temporalPool.forward(pooled.data, clips: shape.batch, frames: t, width: w, into: clip.data, weights: weights.data)
+            tape?.frameFeatures = pooled
+            tape?.frameWeights = weights
+            pooled = clip
+        }
         if stopBeforeHead {
             let features = pooled.copy()
             return ForwardResult(logits: features, reductions: reductions, tokenCounts: counts, blockOutputs: outputs,
@@ -333,24 +346,27 @@ extension TunedViT {
 
     /// `x (B, N, C)` = [cls_token; dist_token; reg_token; patch_embed(images)] + pos_embed (resampled to the image's
     /// grid), as timm's `_pos_embed`: pos_embed's prefix rows (if it has them) go to the prefix tokens, else
-    /// those tokens get no position.
-    func embed(_ images: Tensor, into x: Tensor, arena: Arena) {
-        let b = images.shape[0], h = images.shape[2], w = images.shape[3], p = config.patch
-        let c = config.dim, gh = h / p, gw = w / p, g = gh * gw, np = config.prefixTokens, n = np + g
-        let cols = arena.tensor([b * g, 3 * p * p])  // (B·G, 3p²) patches as rows
+    /// those tokens get no position. A per-frame video model embeds each frame as an image (B = clips·T); a
+    /// space-time model embeds tubelets of all T frames into one sequence, with VideoMAE's sinusoid table.
+    func embed(_ images: Tensor, _ shape: VisionTransformer.InputShape, into x: Tensor, arena: Arena) {
+        let h = shape.height, w = shape.width, p = config.patch
+        let spaceTime = config.tubelet != nil
+        let b = spaceTime ? shape.batch : shape.batch * shape.frames, frames = spaceTime ? shape.frames : 1
+        let c = config.dim, gh = h / p, gw = w / p, g = config.patchTokens(frames: frames, height: h, width: w)
+        let np = config.prefixTokens, n = np + g
+        let cols = arena.tensor([b * g, backbone.patchEmbed.proj.inFeatures])  // (B·G, 3·t·p²) patches as rows
         let patches = arena.tensor([b, g, c])  // (B, G, C)
-        backbone.patchEmbed.forward(images.data, batch: b, height: h, width: w, cols: cols.data, into: patches.data, arena: arena)
-        let pos = backbone.positionEmbedding(grid: (gh, gw)).data  // (1, P + G, C), P = config.posEmbedPrefix
+        backbone.patchEmbed.forward(images.data, batch: b, frames: frames, height: h, width: w, cols: cols.data,
+                                    into: patches.data, arena: arena)
+        let pos = backbone.positionEmbedding(grid: (gh, gw), tokens: g).data  // (1, P + G, C), P = config.posEmbedPrefix
         let posPrefix = config.posEmbedPrefix
-        func values(_ t: Tensor) -> [Float] { Array(UnsafeBufferPointer(start: t.data, count: t.count)) }
-        var prefix = values(backbone.clsToken)  // (P, C) the prefix tokens before positions
-        if let d = backbone.distToken { prefix += values(d) }
-        if let r = backbone.regToken { prefix += values(r) }
+        func values(_ t: Tensor?) -> [Float] { t.map { Array(UnsafeBufferPointer(start: $0.data, count: $0.count)) } ?? [] }
+        var prefix = values(backbone.clsToken) + values(backbone.distToken) + values(backbone.regToken)  // (P, C) before positions
         if posPrefix > 0 { for i in 0..<(np * c) { prefix[i] += pos[i] } }
         let patchPos = pos + posPrefix * c  // (G, C)
         for bi in 0..<b {
             let row = x.data + bi * n * c
-            prefix.withUnsafeBufferPointer { row.update(from: $0.baseAddress!, count: np * c) }
+            if np > 0 { prefix.withUnsafeBufferPointer { row.update(from: $0.baseAddress!, count: np * c) } }
             let src = patches.data + bi * g * c
             for i in 0..<(g * c) { row[np * c + i] = src[i] + patchPos[i] }
         }

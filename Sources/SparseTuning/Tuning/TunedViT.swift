@@ -26,6 +26,8 @@ public final class TunedViT: Sendable {
     /// (depth, P, C) deep prompts.
     let prompts: Tensor?
     let bnHead: BatchNormHead?
+    /// A per-frame video model's pooling over frames (nil for images and space-time video models).
+    let temporalPool: TemporalPool?
 
     /// The tensors this method trains, with gradient buffers.
     public let trainable: [Parameter]
@@ -76,6 +78,10 @@ public final class TunedViT: Sendable {
             prompts = nil
         }
         bnHead = tuning.bnHead ? BatchNormHead(dim: cfg.headWidth) : nil
+        if tuning.temporalPool != nil && cfg.sequencesPerSample == 1 {
+            throw SparseTuningError("--temporal-pool applies to per-frame video models only (\(cfg.isVideo ? "this one has space-time tokens" : "this is an image model"))")
+        }
+        temporalPool = cfg.sequencesPerSample > 1 ? TemporalPool(tuning.temporalPool ?? .mean, width: cfg.headWidth) : nil
         stageStarts = tuning.reductionBlocks(depth: depth)
         tsBlocks = tuning.reducesTokens ? Set(stageStarts) : []
         recomputed = Mutex(tuning.reducesTokens ? Set(0..<(stageStarts.first ?? 0)) : [])
@@ -83,18 +89,19 @@ public final class TunedViT: Sendable {
         let perBlock = (0..<depth).map { l in modules.contains { $0[l] != nil } }
         firstTrainableBlock = tuning.trainsBackbone || m == .vptDeep ? 0 : perBlock.firstIndex(of: true) ?? depth
         let grid = (cfg.imageSize / cfg.patch, cfg.imageSize / cfg.patch)
-        if backbone.posEmbedGrid != grid {
-            backbone.setPositionEmbedding(backbone.positionEmbedding(grid: grid).copy(), grid: grid)
+        if backbone.posEmbedGrid != grid && !cfg.sinusoidalPositions {
+            backbone.setPositionEmbedding(backbone.positionEmbedding(grid: grid, tokens: grid.0 * grid.1).copy(), grid: grid)
         }
         (trainable, moduleParameters) = Self.trainableTensors(backbone: backbone, tuning: tuning, dense: dense, official: official,
                                                               adaptformer: adaptformer, houlsby: houlsby, lora: lora,
-                                                              prompts: prompts, bnHead: bnHead != nil)
+                                                              prompts: prompts, bnHead: bnHead != nil,
+                                                              temporalQuery: temporalPool?.query)
     }
 
     /// The tensors the method trains, in order, and the same grouped by module (`dense.3`, `head` …).
     private static func trainableTensors(backbone: VisionTransformer, tuning: TuningConfig, dense: [DenseAdapter?],
                                          official: [OfficialAdapter?], adaptformer: [Bottleneck?], houlsby: [Bottleneck?],
-                                         lora: [LoRA?], prompts: Tensor?, bnHead: Bool)
+                                         lora: [LoRA?], prompts: Tensor?, bnHead: Bool, temporalQuery: Tensor?)
         -> ([Parameter], [String: [Parameter]]) {
         var t: [Parameter] = [], moduleParameters: [String: [Parameter]] = [:]
         func add(_ key: String, _ ps: [Parameter]) { moduleParameters[key] = ps; t += ps }
@@ -111,6 +118,7 @@ public final class TunedViT: Sendable {
         for (l, a) in houlsby.enumerated() { if let a { add("houlsby.\(l)", a.parameters("blocks.\(l).houlsby", down: "down", up: "up")) } }
         for (l, a) in lora.enumerated() { if let a { add("lora.\(l)", a.parameters()) } }
         if let prompts { add("prompts", [Parameter(name: "vpt.prompts", value: prompts, weightDecay: false)]) }
+        if let temporalQuery { add("temporal_pool", [Parameter(name: "temporal_pool.query", value: temporalQuery, weightDecay: false)]) }
         if let head = backbone.head {
             let prefix = bnHead ? "head.1" : "head"
             add("head", [Parameter(name: "\(prefix).weight", value: head.weight), Parameter(name: "\(prefix).bias", value: head.bias!)])

@@ -74,6 +74,8 @@ public struct TuningConfig: Sendable, Codable, Equatable {
     public var houlsbyDim = 8
     /// Stochastic depth rate at the last block (linearly increasing from 0), timm's rule.
     public var dropPath: Double = 0
+    /// How a per-frame video model pools its frames (nil: the mean; see ``TemporalPooling``).
+    public var temporalPool: TemporalPooling?
 
     public init() {}
 
