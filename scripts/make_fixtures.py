@@ -73,6 +73,12 @@ families  (scripts/fixtures/family_fixtures.py)
         clip_quickgelu_noconfig/ (the weights alone). See docs/BACKBONES.md.
 sparse variants: deit_distilled_dense, dinov2_registers_dense, clip_full_evit, dinov2_full_bn, deit_vpt (decision 10
         of sparse_reference.py; each backbone checked against timm in float64 by the script).
+video_models  (scripts/fixtures/video_model_fixtures.py)
+    -> Tests/SparseTuningTests/Fixtures/video_models/ (about 60 KB)
+        transformers VideoMAEForVideoClassification (videomae_hf/) and VideoMAEModel (videomae_base_hf/, qkv_bias
+        false) from save_pretrained, the classifier's weights under the original VideoMAE names, a timm ViT for the
+        per-frame model; io.safetensors: clips x (2, 4, 3, 16, 16), transformers' logits and features, timm per
+        frame + mean pooling. sparse cases videomae_dense, perframe_attention_dense (decision 11).
 checkpoint  (scripts/fixtures/checkpoint_fixtures.py, owned by its author)
 image       (scripts/fixtures/image_fixtures.py, owned by its author)
 """
@@ -93,6 +99,7 @@ FIXTURE_MODULES = [
     ("training", "training_fixtures.py"),
     ("hf", "hf_fixtures.py"),
     ("families", "family_fixtures.py"),
+    ("video_models", "video_model_fixtures.py"),
 ]
 
 

@@ -59,7 +59,7 @@ public enum Checkpoint {
         switch try format(of: file) {
         case .safetensors, .huggingFaceViT:
             let safetensors = try SafetensorsFile(file: file)
-            if HuggingFaceViT.isHuggingFaceViT(safetensors.names) {
+            if HuggingFaceViT.isHuggingFaceViT(safetensors.names) && !VideoMAE.isVideoMAE(safetensors.shapes) {
                 let config = try HuggingFaceViTConfig.read(path: HuggingFaceViT.configPath(forWeights: path))
                 let tensors = try HuggingFaceViT.timmStateDict(safetensors.loadAll(), config: config, file: path)
                 return LoadedCheckpoint(path: path, format: .huggingFaceViT, tensors: tensors,

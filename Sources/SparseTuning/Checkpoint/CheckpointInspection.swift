@@ -48,7 +48,7 @@ extension Checkpoint {
                 return CheckpointInspection.Row(name: name, dtype: entry.dtype.rawValue, shape: entry.shape,
                                                 elementCount: entry.elementCount)
             }
-            if HuggingFaceViT.isHuggingFaceViT(safetensors.names) {
+            if HuggingFaceViT.isHuggingFaceViT(safetensors.names) && !VideoMAE.isVideoMAE(safetensors.shapes) {
                 var config: HuggingFaceViTConfig?
                 var problem: String?
                 do {

@@ -101,7 +101,7 @@ public enum HuggingFaceViT {
 
     /// Whether tensor `names` are those of a transformers ViT (`vit.embeddings.…` or `embeddings.…`).
     public static func isHuggingFaceViT<Names: Sequence<String>>(_ names: Names) -> Bool {
-        names.contains { $0 == marker || $0 == "vit." + marker } && !VideoMAE.isVideoMAE(names)
+        names.contains { $0 == marker || $0 == "vit." + marker }
     }
 
     /// The config.json that belongs to the weights file `path`: the one in the same directory.

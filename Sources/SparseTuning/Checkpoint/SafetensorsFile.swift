@@ -36,6 +36,9 @@ public struct SafetensorsFile: Sendable {
     /// The header entry (dtype, shape, byte range) of `name`, or nil if the file has no such tensor.
     public func entry(_ name: String) -> SafetensorsEntry? { entries[name] }
 
+    /// Every tensor's shape by name (from the header; no data read).
+    var shapes: [String: [Int]] { entries.mapValues(\.shape) }
+
     /// The tensor `name` converted to fp32.
     public func tensor(_ name: String) throws -> Tensor {
         guard let entry = entries[name] else {

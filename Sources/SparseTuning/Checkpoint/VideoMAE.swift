@@ -3,20 +3,25 @@
 // `encoder.` prefix) — mapped to the timm names of the one model class at the load boundary (docs/VIDEO.md,
 // "VideoMAE"): q and v biases with a zero k bias become `attn.qkv.bias`, Hugging Face's separate query/key/value
 // weights become `attn.qkv.weight`, `gamma_1/2` become timm's layer scales. The sinusoidal position table is not
-// stored; the model computes it. Pretraining-only tensors (decoder, mask token) are dropped.
+// stored; the model computes it. Pretraining-only tensors (decoder, mask token) are dropped; a backbone with no final
+// norm gets the unit `fc_norm` VideoMAE fine-tuning starts from.
 import Foundation
 
 public enum VideoMAE {
-    /// Whether tensor `names` are a VideoMAE checkpoint in either naming.
-    static func isVideoMAE(_ names: some Sequence<String>) -> Bool {
-        names.contains { $0.hasSuffix("attn.q_bias") || $0.hasSuffix("attention.attention.q_bias") || $0.hasPrefix("videomae.")
-            || $0 == "encoder.patch_embed.proj.weight" }
+    /// Whether tensors of these shapes (name → shape) are a VideoMAE checkpoint in either naming: VideoMAE's names
+    /// (q_bias, the `videomae.` prefix, a pretraining `encoder.`) or a tubelet patch projection (C, 3, t, p, p).
+    static func isVideoMAE(_ shapes: [String: [Int]]) -> Bool {
+        shapes.contains { name, shape in
+            name.hasSuffix("attn.q_bias") || name.hasSuffix("attention.attention.q_bias") || name.hasPrefix("videomae.")
+                || name == "encoder.patch_embed.proj.weight"
+                || (name.hasSuffix("patch_embeddings.projection.weight") && shape.count == 5)
+        }
     }
 
     /// `tensors` under timm names (unchanged when they are not VideoMAE's).
     /// - Throws: ``SparseTuningError`` naming `file` when q_bias and v_bias do not come in pairs of the block's width.
     static func timmStateDict(_ tensors: [String: Tensor], file: String) throws -> [String: Tensor] {
-        guard isVideoMAE(tensors.keys) else { return tensors }
+        guard isVideoMAE(tensors.mapValues(\.shape)) else { return tensors }
         var renamed: [String: Tensor] = [:]
         for (name, t) in tensors {
             guard let n = timmName(name) else { continue }
@@ -41,6 +46,13 @@ public enum VideoMAE {
             }
             renamed[block + "qkv.bias"] = concatenated([q, Tensor(zeros: q.shape), v], shape: [3 * q.shape[0]])
         }
+        // A backbone without any final norm (transformers' VideoMAEModel, a pretraining encoder): the fresh fc_norm of
+        // VideoMAE fine-tuning (weight 1, bias 0) after its mean pooling.
+        if renamed["norm.weight"] == nil && renamed["fc_norm.weight"] == nil, let pe = renamed["patch_embed.proj.weight"] {
+            let c = pe.shape[0]
+            renamed["fc_norm.weight"] = Tensor(shape: [c], values: [Float](repeating: 1, count: c))
+            renamed["fc_norm.bias"] = Tensor(zeros: [c])
+        }
         // A model without q/v biases (qkv_bias false): zero qkv biases, which is exact.
         for name in renamed.keys.filter({ $0.hasSuffix(".attn.qkv.weight") }) {
             let bias = String(name.dropLast("weight".count)) + "bias"
@@ -51,13 +63,17 @@ public enum VideoMAE {
 
     /// The shapes `timmStateDict` gives for a file's shapes (what `inspect` and architecture inference read).
     static func timmShapes(_ shapes: [String: [Int]]) -> [String: [Int]] {
-        guard isVideoMAE(shapes.keys) else { return shapes }
+        guard isVideoMAE(shapes) else { return shapes }
         var out: [String: [Int]] = [:]
         for (name, shape) in shapes { if let n = timmName(name) { out[n] = shape } }
         for name in out.keys.filter({ $0.hasSuffix(".attn.query.weight") }) {
             let block = String(name.dropLast("query.weight".count))
             if let q = out[name] { out[block + "qkv.weight"] = [3 * q[0]] + Array(q.dropFirst()) }
             for p in ["query", "key", "value"] { out[block + p + ".weight"] = nil }
+        }
+        if out["norm.weight"] == nil && out["fc_norm.weight"] == nil, let pe = out["patch_embed.proj.weight"] {
+            out["fc_norm.weight"] = [pe[0]]
+            out["fc_norm.bias"] = [pe[0]]
         }
         for name in out.keys.filter({ $0.hasSuffix(".attn.q_bias") }) {
             let block = String(name.dropLast("q_bias".count))
@@ -80,6 +96,8 @@ public enum VideoMAE {
             (".attention.attention.query.", ".attn.query."), (".attention.attention.key.", ".attn.key."),
             (".attention.attention.value.", ".attn.value."),
             (".attention.attention.q_bias", ".attn.q_bias"), (".attention.attention.v_bias", ".attn.v_bias"),
+            // transformers ≥ 5 in memory: the same biases as query.bias / value.bias (no key bias)
+            (".attention.attention.query.bias", ".attn.q_bias"), (".attention.attention.value.bias", ".attn.v_bias"),
             (".attention.output.dense.", ".attn.proj."),
             (".layernorm_before.", ".norm1."), (".layernorm_after.", ".norm2."),
             (".intermediate.dense.", ".mlp.fc1."), (".output.dense.", ".mlp.fc2."),
