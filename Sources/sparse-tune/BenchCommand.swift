@@ -58,14 +58,16 @@ struct BenchCommand: ParsableCommand {
         let gflops = train ? forwardGFLOPs * (vit.tuning.trainsBackbone ? 3 : 2) : forwardGFLOPs
         let optimizer = train ? try AdamW(parameters: vit.trainable, lr: 1e-3) : nil
         if train { vit.prepackWeights = false }  // as the trainer does
+        let unit = vit.config.isVideo ? "clip" : "img"
         if !json {
-            print("\(model.arch ?? "custom ViT") \(vit.tuning.method.rawValue) \(train ? "training steps" : "inference") at \(vit.config.imageSize)px, \(Compute.threads) thread\(Compute.threads == 1 ? "" : "s"), \(vit.precision.rawValue); " +
-                  String(format: "%.2f GFLOPs/image (fvcore: 1 MAC = 1 FLOP)", gflops))
+            let clip = vit.config.isVideo ? " (\(vit.config.frames)-frame clips, \(vit.config.tubelet.map { "space-time tubelets of \($0)" } ?? "per frame"))" : ""
+            print("\(model.arch ?? "custom ViT") \(vit.tuning.method.rawValue) \(train ? "training steps" : "inference") at \(vit.config.imageSize)px\(clip), \(Compute.threads) thread\(Compute.threads == 1 ? "" : "s"), \(vit.precision.rawValue); " +
+                  String(format: "%.2f GFLOPs/%@ (fvcore: 1 MAC = 1 FLOP)", gflops, unit == "img" ? "image" : "clip"))
         }
         var rng = SeededGenerator(seed: 0)
         var results: [BenchmarkResult] = []
         for b in batches.sorted() {
-            var r = try Benchmark.run(batch: b, imageSize: vit.config.imageSize, gflopsPerImage: gflops, warmup: warmup,
+            var r = try Benchmark.run(batch: b, sample: vit.config.inputShape, gflopsPerImage: gflops, warmup: warmup,
                                       minIterations: minRuns, minSeconds: minTime,
                                       progress: json ? nil : { note("  \($0)") }) { x in
                 guard let optimizer else { _ = try vit.forward(x); return }
@@ -84,12 +86,14 @@ struct BenchCommand: ParsableCommand {
         }
         if json {
             struct Out: Encodable {
-                let arch: String, image_size: Int, threads: Int, mode: String, method: String, gflops_convention: String
+                let arch: String, image_size: Int, frames: Int, sample: String, threads: Int, mode: String, method: String
+                let gflops_convention: String
                 let precision: String, peak: Nullable<MatmulPeak>, peak_reference: String, rate_convention: String
                 let cpu_time_convention: String
                 let results: [BenchmarkResult]
             }
-            let out = Out(arch: model.arch ?? "custom", image_size: vit.config.imageSize, threads: Compute.threads,
+            let out = Out(arch: model.arch ?? "custom", image_size: vit.config.imageSize, frames: vit.config.frames,
+                          sample: vit.config.isVideo ? "clip (images_per_s counts clips)" : "image", threads: Compute.threads,
                           mode: train ? "train" : "inference", method: vit.tuning.method.rawValue,
                           gflops_convention: "fvcore: one multiply-accumulate counts as one FLOP"
                               + (train ? "; training counted as \(vit.tuning.trainsBackbone ? 3 : 2)× the forward" : ""),
@@ -100,7 +104,7 @@ struct BenchCommand: ParsableCommand {
             try printJSON(out)
             return
         }
-        print("batch   img/s (median, min–max)   ms/\(train ? "step " : "batch")   GFLOP/s   % of peak   peak RSS MiB   activations MB   runs   CPU s user / sys   sys % of wall")
+        print("batch  \(unit == "img" ? " img/s" : "clip/s") (median, min–max)   ms/\(train ? "step " : "batch")   GFLOP/s   % of peak   peak RSS MiB   activations MB   runs   CPU s user / sys   sys % of wall")
         for r in results {
             let pct = r.percentOfPeak.map { String(format: "%8.1f%%", $0) } ?? "        –"
             print(String(format: "%5d   %7.2f (%6.2f–%6.2f)   %8.1f   %7.1f   ", r.batch, r.imagesPerSecond,

@@ -6,33 +6,35 @@ import SparseTuning
 struct ForwardCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "forward",
-        abstract: "Run the model on a normalised (B, 3, S, S) float32 .npy and write (B, K) logits as .npy.")
+        abstract: "Run the model on a normalised (B, 3, S, S) float32 .npy — or clips (B, T, 3, S, S) for a video model — and write (B, K) logits as .npy.")
 
     @Option(name: .customLong("weights"), help: "Checkpoint (.safetensors, Google .npz, or a Hugging Face ViT directory); repeat to layer files.")
     var weights: [String] = []
     @OptionGroup var model: ModelOptions
-    @Option(help: "Input .npy, float32 (B, 3, S, S), already normalised.")
+    @Option(help: "Input .npy, float32 (B, 3, S, S), or clips (B, T, 3, S, S) for a video model (a VideoMAE checkpoint, or an image backbone run per frame: T given by the input unless --frames says), already normalised.")
     var input: String
     @Option(help: "Output .npy for the float32 logits (B, K), or features (B, C) with --classes 0.")
     var output: String
-    @Option(name: .customLong("dump-kept"), help: "Directory for kept_<block>.npy: int64 (B, k) indices (0-based among the tokens after the prefix tokens — class, distillation, registers — by descending score) kept by each sparsifying block.")
+    @Option(name: .customLong("dump-kept"), help: "Directory for kept_<block>.npy: int64 (B, k) indices (0-based among the tokens after the prefix tokens — class, distillation, registers — by descending score) kept by each sparsifying block; (B·T, k) for a per-frame video model.")
     var dumpKept: String?
 
     func run() throws {
         guard !weights.isEmpty else { throw SparseTuningError("forward needs --weights FILE") }
-        let vit = try buildModel(model, weights: weights).model
-        if dumpKept != nil, !(vit.tuning.reducesTokens && vit.tuning.reduction == .evit) {
-            throw SparseTuningError("--dump-kept needs EViT token sparsification (--keep-rate below 1)")
-        }
         let array = try NPY.read(path: input)
         guard let x = array.tensor, array.dtype == .float32 else {
             throw SparseTuningError("\(input): expected float32 ('<f4' or '>f4') data, found '\(array.descr)'")
         }
-        guard x.shape.count == 4, x.shape[1] == 3 else {
-            throw SparseTuningError("\(input): expected shape (B, 3, S, S), found \(x.shape)")
+        guard (x.shape.count == 4 && x.shape[1] == 3) || (x.shape.count == 5 && x.shape[2] == 3) else {
+            throw SparseTuningError("\(input): expected shape (B, 3, S, S) or clips (B, T, 3, S, S), found \(x.shape)")
         }
-        if let s = model.imageSize, x.shape[2] != s || x.shape[3] != s {
-            throw SparseTuningError("\(input): images are \(x.shape[2])×\(x.shape[3]) but --image-size is \(s)")
+        if let s = model.imageSize, x.shape[x.shape.count - 2] != s || x.shape[x.shape.count - 1] != s {
+            throw SparseTuningError("\(input): images are \(x.shape[x.shape.count - 2])×\(x.shape.last!) but --image-size is \(s)")
+        }
+        var options = model
+        if x.shape.count == 5 && options.frames == nil { options.frames = x.shape[1] }  // clips: a video model of that length
+        let vit = try buildModel(options, weights: weights).model
+        if dumpKept != nil, !(vit.tuning.reducesTokens && vit.tuning.reduction == .evit) {
+            throw SparseTuningError("--dump-kept needs EViT token sparsification (--keep-rate below 1)")
         }
         let result = try vit.forwardResult(x)
         let logits = result.logits

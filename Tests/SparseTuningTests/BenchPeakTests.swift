@@ -40,7 +40,7 @@ final class BenchPeakTests: XCTestCase {
     }
 
     func testBenchmarkRecordsCPUTime() throws {
-        var r = try Benchmark.run(batch: 1, imageSize: 8, gflopsPerImage: 1, warmup: 0, minIterations: 2, minSeconds: 0) { x in
+        var r = try Benchmark.run(batch: 1, sample: [3, 8, 8], gflopsPerImage: 1, warmup: 0, minIterations: 2, minSeconds: 0) { x in
             var s: Float = 0
             for _ in 0..<20 { for i in 0..<x.count { s += x.data[i] } }
             XCTAssertTrue(s.isFinite)

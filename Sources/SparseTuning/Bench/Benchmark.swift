@@ -103,13 +103,14 @@ public struct CPUTime: Sendable {
 }
 
 public enum Benchmark {
-    /// Runs `forward` on a random batch: `warmup` untimed runs, then timed runs until `minSeconds` have passed
-    /// and at least `minIterations` ran. `gflopsPerImage` is the fvcore count used for the achieved rate.
-    public static func run(batch: Int, imageSize: Int, gflopsPerImage: Double, warmup: Int = 2,
+    /// Runs `forward` on a random batch of `batch` samples of shape `sample` ((3, S, S) images or (T, 3, S, S) clips):
+    /// `warmup` untimed runs, then timed runs until `minSeconds` have passed and at least `minIterations` ran.
+    /// `gflopsPerImage` is the fvcore count per sample used for the achieved rate; rates count samples.
+    public static func run(batch: Int, sample: [Int], gflopsPerImage: Double, warmup: Int = 2,
                            minIterations: Int = 3, minSeconds: Double = 3,
                            progress: ((String) -> Void)? = nil,
                            forward: (Tensor) throws -> Void) throws -> BenchmarkResult {
-        let input = Tensor(zeros: [batch, 3, imageSize, imageSize])  // (B, 3, S, S)
+        let input = Tensor(zeros: [batch] + sample)  // (B, 3, S, S) or (B, T, 3, S, S)
         var rng = SeededGenerator(seed: 1)
         for i in 0..<input.count { input.data[i] = rng.normal() }
         for i in 0..<warmup {

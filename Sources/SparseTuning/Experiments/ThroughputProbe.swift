@@ -39,7 +39,7 @@ public struct ThroughputProbe: Sendable, Equatable, Codable {
         guard enabled else { return 0 }
         try validate()
         let gflops = FLOPCounter.count(model.config, tuning: model.tuning).gflops
-        let result = try Benchmark.run(batch: batch, imageSize: model.config.imageSize, gflopsPerImage: gflops,
+        let result = try Benchmark.run(batch: batch, sample: model.config.inputShape, gflopsPerImage: gflops,
                                        warmup: warmup, minIterations: minIterations, minSeconds: minSeconds) {
             _ = try model.forward($0)
         }

@@ -100,8 +100,12 @@ public struct ViTConfig: Sendable, Equatable, Codable {
     }
     /// Tokens entering the first block at the configured size: prefix tokens + patches.
     public var tokens: Int { prefixTokens + patchTokens(frames: frames, height: imageSize, width: imageSize) }
-    /// Sequences the trunk runs per clip: T for a per-frame video model, else 1.
-    public var sequencesPerSample: Int { tubelet == nil ? frames : 1 }
+    /// One input sample's shape at the configured size: (3, S, S), or (T, 3, S, S) for a video model.
+    public var inputShape: [Int] { (isVideo ? [frames] : []) + [3, imageSize, imageSize] }
+    /// Sequences the trunk runs per clip of the configured length: T for a per-frame video model, else 1.
+    public var sequencesPerSample: Int { sequences(frames: frames) }
+    /// Sequences the trunk runs per input of `t` frames: t for a per-frame video model (any clip length), else 1.
+    public func sequences(frames t: Int) -> Int { tubelet == nil && isVideo ? t : 1 }
     /// Width of the head's input: C, or 2C for a distilled model (class and distillation token side by side).
     public var headWidth: Int { distilled ? 2 * dim : dim }
 

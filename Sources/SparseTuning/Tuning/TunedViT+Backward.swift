@@ -54,7 +54,7 @@ extension TunedViT {
     func backward(_ dLogits: Tensor, tape: ModelTape, arena: Arena) {
         let grads = gradientIndex
         let cfg = config, c = cfg.dim, heads = cfg.heads, depth = cfg.depth
-        let clips = dLogits.shape[0], b = clips * cfg.sequencesPerSample  // samples; the trunk's sequences
+        let clips = dLogits.shape[0], t = cfg.sequences(frames: tape.input.frames), b = clips * t  // samples; the trunk's sequences
         // Head, BatchNorm, temporal pooling, fc_norm, pooling, final norm.
         let stop = firstTrainableBlock
         // Only the head trains.
@@ -73,7 +73,7 @@ extension TunedViT {
         if let temporalPool {
             let dFrames = arena.tensor([b, w])  // (B·T, W)
             temporalPool.backward(dPooled.data, frames: tape.frameFeatures!.data, weights: tape.frameWeights!.data, clips: clips,
-                                  frames: cfg.sequencesPerSample, width: w, dFrames: dFrames.data,
+                                  frames: t, width: w, dFrames: dFrames.data,
                                   dQuery: grads["temporal_pool.query"]?.grad.data)
             dPooled = dFrames
         }

@@ -75,7 +75,7 @@ extension TunedViT {
         let shape = try backbone.checkInput(images)
         let cfg = config, c = cfg.dim, heads = cfg.heads, depth = cfg.depth
         // The trunk's batch: the samples, or every frame of every clip for a per-frame video model.
-        let b = shape.batch * cfg.sequencesPerSample, hgt = shape.height, wid = shape.width
+        let b = shape.batch * cfg.sequences(frames: shape.frames), hgt = shape.height, wid = shape.width
         let segs = segments ?? [RowSegment(model: self, samples: 0..<b)]
         precondition(segs.count == 1 || (tape == nil && !training && tuning.adapter != .official && cfg.sequencesPerSample == 1),
                      "row segments: image models in inference only, without the released-code adapters' stage sums")
@@ -266,7 +266,7 @@ extension TunedViT {
         tape?.reductions = reductions
         var pooled = try headForward(x, training: training, tape: tape, arena: arena)  // (B·S, W) S sequences per sample
         if let temporalPool {
-            let t = cfg.sequencesPerSample, w = cfg.headWidth
+            let t = cfg.sequences(frames: shape.frames), w = cfg.headWidth
             let clip = arena.tensor([shape.batch, w])  // (B, W) the clips' features
             let weights = arena.tensor([shape.batch, t])  // (B, T) temporal pooling weights
             temporalPool.forward(pooled.data, clips: shape.batch, frames: t, width: w, into: clip.data, weights: weights.data)
