@@ -32,6 +32,7 @@ final class VideoLoaderTests: XCTestCase {
         try PNGEncoder.write(VideoSamplingTests.gradient(width: 20, height: 14, shift: 1), to: "\(folder)/flow_x_00001.png")
         XCTAssertThrowsError(try FrameFolderVideo(path: folder)) { XCTAssertTrue("\($0)".contains("pass a frame template"), "\($0)") }
         XCTAssertEqual(try FrameFolderVideo(path: folder, template: "img_{:05d}.png").frameCount, 12)
+        XCTAssertEqual(try VideoOpener.open(folder, frameTemplate: "flow_x_{}.png").frameCount, 1)
     }
 
     func testFrameFolderErrors() throws {

@@ -18,7 +18,7 @@ public struct Batch: Sendable {
     /// The epoch it belongs to.
     public let epoch: Int
 
-    /// Number of images B (the last batch of an epoch may be smaller unless `dropLast`).
+    /// Number of samples B (the last batch of an epoch may be smaller unless `dropLast`).
     public var count: Int { labels.count }
 }
 
@@ -56,6 +56,14 @@ public struct SkippedImage: Sendable, Equatable {
 ///     let batches = loader.epoch(epoch)
 ///     while let batch = try batches.next() { /* batch.images (64, 3, 224, 224), batch.labels */ }
 /// }
+/// ```
+///
+/// Video clips go through ``init(samples:batchSize:shuffle:dropLast:seed:workers:prefetch:skipBadImages:shard:)``:
+///
+/// ```swift
+/// let clips = try ClipSamples(dataset: k400, sampling: .kinetics, augmentation: .kinetics(size: 224),
+///                             normalization: .imagenet)
+/// let loader = try BatchLoader(samples: clips, batchSize: 8, shuffle: true, seed: 42)  // batches (8, 16, 3, 224, 224)
 /// ```
 ///
 /// The background threads never call into OpenMP (`parallelFor`), so they do not disturb the model's threads.
@@ -131,7 +139,7 @@ public final class BatchLoader: @unchecked Sendable {
     /// Samples this rank visits per epoch: ⌈N / ranks⌉ (all N alone).
     public var samplesPerEpoch: Int { (samples.count + shard.count - 1) / shard.count }
 
-    /// Batches per epoch when no image is skipped.
+    /// Batches per epoch when no sample is skipped.
     public var batchesPerEpoch: Int {
         dropLast ? samplesPerEpoch / batchSize : (samplesPerEpoch + batchSize - 1) / batchSize
     }
@@ -162,11 +170,11 @@ public final class BatchLoader: @unchecked Sendable {
         EpochIterator(loader: self, epoch: epoch)
     }
 
-    /// Images skipped so far, over all epochs, counting those of batches already delivered (and those after the
+    /// Samples skipped so far, over all epochs, counting those of batches already delivered (and those after the
     /// last batch of finished epochs).
     public var skippedCount: Int { lock.withLock { _skipped.count } }
 
-    /// The images skipped so far, in delivery order.
+    /// The samples skipped so far, in delivery order.
     public var skipped: [SkippedImage] { lock.withLock { _skipped } }
 
     func record(_ images: [SkippedImage]) {
@@ -193,7 +201,7 @@ public final class EpochIterator {
     /// Images skipped in this epoch so far (those of delivered batches, and after the end those after the last batch).
     public private(set) var skipped: [SkippedImage] = []
 
-    /// Number of images skipped in this epoch so far.
+    /// Number of samples skipped in this epoch so far.
     public var skippedCount: Int { skipped.count }
 
     init(loader: BatchLoader, epoch: Int) {
@@ -212,7 +220,7 @@ public final class EpochIterator {
 
     /// The next batch, or nil when the epoch is over.
     ///
-    /// - Throws: the ``SparseTuningError`` of the first image that could not be loaded (without
+    /// - Throws: the ``SparseTuningError`` of the first sample that could not be loaded (without
     ///   `skipBadImages`), once the batches before it have been delivered; every later call throws it again.
     public func next() throws -> Batch? {
         if let failure { throw failure }

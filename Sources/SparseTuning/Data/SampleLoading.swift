@@ -59,11 +59,15 @@ public struct ClipSamples: SampleLoading {
     public let dataset: VideoDataset
     public let sampling: ClipSampling
     public let augmentation: ClipAugmentation
+    /// The frame file template of frame folders (nil: detected per folder).
+    public let frameTemplate: String?
     let planes: NormalizedPlanes
 
     /// - Throws: ``SparseTuningError`` for an invalid sampling.
-    public init(dataset: VideoDataset, sampling: ClipSampling, augmentation: ClipAugmentation, normalization: Normalization) throws {
+    public init(dataset: VideoDataset, sampling: ClipSampling, augmentation: ClipAugmentation, normalization: Normalization,
+                frameTemplate: String? = nil) throws {
         self.dataset = dataset
+        self.frameTemplate = frameTemplate
         self.sampling = try sampling.validated()
         self.augmentation = augmentation
         planes = NormalizedPlanes(normalization)
@@ -75,7 +79,7 @@ public struct ClipSamples: SampleLoading {
     public func describe(_ index: Int) -> String { dataset.describe(index) }
 
     public func load(_ index: Int, seed: UInt64, epoch: Int) throws -> [Float] {
-        let video = try VideoOpener.open(dataset.paths[index])
+        let video = try VideoOpener.open(dataset.paths[index], frameTemplate: frameTemplate)
         var rng = RandomSampling.generator(seed, epoch, index)
         let frames = try video.frames(at: sampling.trainIndices(frameCount: video.frameCount, using: &rng))
         return planes.floats(try augmentation.apply(frames, using: &rng))  // (T, 3, S, S)

@@ -41,15 +41,19 @@ public enum VideoEvaluator {
     ///   - viewBatch: views per `logits` call (nil: all V of a video at once).
     ///   - skipBadVideos: leave out videos that cannot be read (recorded in the result) instead of failing.
     ///   - keepPredictions: return each video's ``VideoPrediction``.
+    ///   - frameTemplate: the frame file template of frame folders (nil: detected per folder).
+    ///
+    /// Memory: up to about 2·`workers` + 3 videos' views are held at once, each V·T·3·S² floats (15 views of 16
+    /// frames at 224: 144 MB), so lower `workers` (or the views) on small machines.
     /// - Throws: the first unreadable video's ``SparseTuningError`` (without `skipBadVideos`), an error when every
     ///   video was skipped, when `logits` returns a shape other than (v, K) or K differs from the dataset's classes,
     ///   or whatever `logits` throws.
     public static func evaluate(dataset: VideoDataset, sampling: ClipSampling, views: VideoViews = .kinetics, size: Int,
                                 normalization: Normalization, viewBatch: Int? = nil, workers: Int = 2,
-                                skipBadVideos: Bool = false, keepPredictions: Bool = false,
+                                skipBadVideos: Bool = false, keepPredictions: Bool = false, frameTemplate: String? = nil,
                                 logits: (Tensor) throws -> Tensor) throws -> VideoEvaluationResult {
         let samples = try VideoViewSamples(dataset: dataset, sampling: sampling, views: views, size: size,
-                                           normalization: normalization)
+                                           normalization: normalization, frameTemplate: frameTemplate)
         let chunk = max(1, min(viewBatch ?? views.count, views.count))
         let loader = try BatchLoader(samples: samples, batchSize: 1, shuffle: false, workers: workers,
                                      prefetch: 2, skipBadImages: skipBadVideos)

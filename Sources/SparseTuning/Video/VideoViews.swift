@@ -33,15 +33,19 @@ public struct VideoViewSamples: SampleLoading {
     public let views: VideoViews
     /// Crop side S.
     public let size: Int
+    /// The frame file template of frame folders (nil: detected per folder).
+    public let frameTemplate: String?
     let planes: NormalizedPlanes
 
     /// - Throws: ``SparseTuningError`` for an invalid sampling or a non-positive size.
-    public init(dataset: VideoDataset, sampling: ClipSampling, views: VideoViews, size: Int, normalization: Normalization) throws {
+    public init(dataset: VideoDataset, sampling: ClipSampling, views: VideoViews, size: Int, normalization: Normalization,
+                frameTemplate: String? = nil) throws {
         guard size > 0 else { throw SparseTuningError("clip size must be positive (got \(size))") }
         self.dataset = dataset
         self.sampling = try sampling.validated()
         self.views = views
         self.size = size
+        self.frameTemplate = frameTemplate
         planes = NormalizedPlanes(normalization)
     }
 
@@ -51,7 +55,7 @@ public struct VideoViewSamples: SampleLoading {
     public func describe(_ index: Int) -> String { dataset.describe(index) }
 
     public func load(_ index: Int, seed: UInt64, epoch: Int) throws -> [Float] {
-        let video = try VideoOpener.open(dataset.paths[index])
+        let video = try VideoOpener.open(dataset.paths[index], frameTemplate: frameTemplate)
         var frames: [RGBImage] = []  // V·T frames, view-major
         for clip in 0..<views.clips {
             let resized = try TestCrop.resized(video.frames(at: sampling.testIndices(frameCount: video.frameCount, clip: clip,
