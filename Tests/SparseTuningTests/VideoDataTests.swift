@@ -1,5 +1,5 @@
 // Tests of the video datasets: list files (2- and 3-field lines, roots, comments, error lines), classes files, the
-// SSv2 labels.json and annotation files, Kinetics CSVs and class folders.
+// SSv2 labels.json and annotation files, Kinetics CSVs and class folders, and the locator recognising each layout.
 import XCTest
 import Foundation
 @testable import SparseTuning
@@ -119,5 +119,42 @@ final class VideoDataTests: XCTestCase {
         XCTAssertEqual(folders.classNames, ["a", "b"])
         XCTAssertEqual(folders.paths.map { ($0 as NSString).lastPathComponent }, ["v2.mp4", "v3.mp4", "v1.mp4"])
         XCTAssertEqual(folders.labels, [0, 0, 1])
+    }
+
+    func testLocatorRecognisesEachLayout() throws {
+        let fm = FileManager.default
+        let ssv2 = temporaryDirectory(self)
+        try fm.createDirectory(atPath: "\(ssv2)/labels", withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: "\(ssv2)/videos", withIntermediateDirectories: true)
+        _ = try write(#"{"Holding something": "0", "Moving something up": "1"}"#, "labels/labels.json", in: ssv2)
+        _ = try write(#"[{"id": "7", "template": "Moving [something] up"}]"#, "labels/something-something-v2-validation.json", in: ssv2)
+        XCTAssertEqual(try VideoDatasetLocator.detect(ssv2), .somethingSomething)
+        let validation = try VideoDatasetLocator.open(ssv2, split: "validation")
+        XCTAssertEqual(validation.paths, ["\(ssv2)/videos/7.webm"])
+        XCTAssertEqual(validation.labels, [1])
+        assertError(try VideoDatasetLocator.open(ssv2, split: "train"), mentions: [ssv2, "something-something-v2-train.json"])
+
+        let k400 = temporaryDirectory(self)
+        let header = "label,youtube_id,time_start,time_end,split\n"
+        _ = try write(header + "b,x,1,11,train\na,y,2,12,train\n", "train.csv", in: k400)
+        _ = try write(header + "a,z,3,13,validate\n", "validate.csv", in: k400)
+        try fm.createDirectory(atPath: "\(k400)/validate/a", withIntermediateDirectories: true)
+        XCTAssertEqual(try VideoDatasetLocator.detect(k400), .kinetics)
+        let val = try VideoDatasetLocator.open(k400, split: "validate")
+        XCTAssertEqual(val.paths, ["\(k400)/validate/a/z_000003_000013.mp4"])
+        XCTAssertEqual(val.classNames, ["a", "b"])
+
+        let lists = temporaryDirectory(self)
+        _ = try write("v/1 10 4\nv/2 12 0\n", "train.csv", in: lists)
+        _ = try write("v/3 9 1\n", "val.csv", in: lists)
+        XCTAssertEqual(try VideoDatasetLocator.detect(lists), .list)
+        let listed = try VideoDatasetLocator.open(lists, split: "val")
+        XCTAssertEqual(listed.paths, ["\(lists)/v/3"])
+        XCTAssertEqual(listed.classCount, 5)
+        XCTAssertEqual(listed.frameCounts, [9])
+        _ = try write("a\nb\n", "classes.txt", in: lists)
+        XCTAssertEqual(try VideoDatasetLocator.open(lists, split: "val").classNames, ["a", "b"])
+
+        assertError(try VideoDatasetLocator.detect(temporaryDirectory(self)), mentions: ["not a recognised video dataset"])
     }
 }

@@ -64,9 +64,10 @@ public struct VideoDataset: Sendable {
     /// - Parameters:
     ///   - root: directory relative paths are resolved against (nil: the list file's directory).
     ///   - classNames: the classes (``classNames(file:)`` or ``numberedClasses(_:)``); every label must index one.
+    ///     nil: "0"…"K−1" with K = 1 + the largest label of this list (labels need only be ≥ 0).
     /// - Throws: ``SparseTuningError`` naming `file:line` and what was expected for a malformed line or a label
     ///   outside the classes.
-    public static func list(file: String, root: String? = nil, classNames: [String]) throws -> VideoDataset {
+    public static func list(file: String, root: String? = nil, classNames: [String]?) throws -> VideoDataset {
         let base = root ?? (file as NSString).deletingLastPathComponent
         var paths: [String] = [], labels: [Int] = [], counts: [Int?] = []
         for line in try ListLines.read(file) {
@@ -77,8 +78,8 @@ public struct VideoDataset: Sendable {
             }
             guard fields.count == 2 || fields.count == 3 else { throw fail("\(fields.count) fields") }
             guard let label = Int(fields[fields.count - 1]) else { throw fail("the label '\(fields.last!)' is not an integer") }
-            guard label >= 0 && label < classNames.count else {
-                throw fail("label \(label) is outside 0..<\(classNames.count) (the number of classes)")
+            guard label >= 0 && label < classNames?.count ?? Int.max else {
+                throw fail("label \(label) is outside 0..<\(classNames?.count ?? 0) (the number of classes)")
             }
             var frames: Int?
             if fields.count == 3 {
@@ -90,7 +91,8 @@ public struct VideoDataset: Sendable {
             counts.append(frames)
         }
         guard !paths.isEmpty else { throw SparseTuningError("list file '\(file)' lists no video") }
-        return try VideoDataset(paths: paths, labels: labels, frameCounts: counts, classNames: classNames)
+        return try VideoDataset(paths: paths, labels: labels, frameCounts: counts,
+                                classNames: classNames ?? numberedClasses(labels.max()! + 1))
     }
 }
 
