@@ -1,22 +1,24 @@
-// BatchLoader: turns an ImageSource into normalised (B, 3, S, S) batches for one epoch at a time — shuffled or in
-// order, decoded, augmented and normalised on background threads with a bounded prefetch queue, with results
-// identical to a single-threaded run; undecodable images either end the epoch with an error or are skipped.
+// BatchLoader: turns samples (images (3, S, S), video clips (T, 3, S, S) or test views; see SampleLoading) into
+// normalised batches for one epoch at a time — shuffled or in order, decoded, augmented and normalised on background
+// threads with a bounded prefetch queue, with results identical to a single-threaded run; undecodable samples
+// either end the epoch with an error or are skipped.
 import Foundation
 
 /// One batch of an epoch.
 public struct Batch: Sendable {
-    /// Normalised images (B, 3, S, S).
+    /// Normalised samples (B, sampleShape…): images (B, 3, S, S), training clips (B, T, 3, S, S) or the test
+    /// views of videos (B, V, T, 3, S, S).
     public let images: Tensor
-    /// The label of each image.
+    /// The label of each sample.
     public let labels: [Int]
-    /// The source index of each image.
+    /// The source index of each sample.
     public let indices: [Int]
     /// Position of the batch in its epoch (0, 1, …).
     public let number: Int
     /// The epoch it belongs to.
     public let epoch: Int
 
-    /// Number of images B (the last batch of an epoch may be smaller unless `dropLast`).
+    /// Number of samples B (the last batch of an epoch may be smaller unless `dropLast`).
     public var count: Int { labels.count }
 }
 
@@ -32,17 +34,18 @@ public struct SkippedImage: Sendable, Equatable {
     public let message: String
 }
 
-/// Iterates the batches of an ``ImageSource``, one epoch at a time.
+/// Iterates the batches of a ``SampleLoading`` (an ``ImageSource`` through ``ImageSamples``, or video clips through
+/// ``ClipSamples``), one epoch at a time.
 ///
 /// Each epoch visits the samples in order, or in a permutation drawn from `RandomSampling.generator(seed, epoch)`
-/// when shuffling. Every sample is decoded, transformed by ``augmentation`` with the generator
+/// when shuffling. Every sample is loaded by ``samples`` — decoded, transformed with the generator
 /// `RandomSampling.generator(seed, epoch, index)` and normalised; consecutive loaded samples fill batches of
 /// ``batchSize`` (the last one smaller, or dropped with ``dropLast``). With ``workers`` > 0 this runs on
 /// background threads — `workers` loading threads and one assembling thread, which keeps up to ``prefetch``
 /// finished batches queued — and the batches are exactly those of a single-threaded run (`workers: 0`): same
 /// order, same augmentation, same bytes.
 ///
-/// A sample whose image cannot be loaded ends the epoch: the batches before it are delivered, then ``EpochIterator/next()``
+/// A sample that cannot be loaded (an image or a video) ends the epoch: the batches before it are delivered, then ``EpochIterator/next()``
 /// throws the error (naming the file). With ``skipBadImages`` it is left out instead, the batch is filled from the
 /// following samples, and it is recorded in ``EpochIterator/skipped`` and ``skipped``.
 ///
@@ -55,33 +58,48 @@ public struct SkippedImage: Sendable, Equatable {
 /// }
 /// ```
 ///
+/// Video clips go through ``init(samples:batchSize:shuffle:dropLast:seed:workers:prefetch:skipBadImages:shard:)``:
+///
+/// ```swift
+/// let clips = try ClipSamples(dataset: k400, sampling: .kinetics, augmentation: .kinetics(size: 224),
+///                             normalization: .imagenet)
+/// let loader = try BatchLoader(samples: clips, batchSize: 8, shuffle: true, seed: 42)  // batches (8, 16, 3, 224, 224)
+/// ```
+///
 /// The background threads never call into OpenMP (`parallelFor`), so they do not disturb the model's threads.
 public final class BatchLoader: @unchecked Sendable {
-    /// The samples.
-    public let source: any ImageSource
-    /// Images per batch B.
+    /// The samples and how each is loaded.
+    public let samples: any SampleLoading
+    /// Samples per batch B.
     public let batchSize: Int
     /// Whether each epoch uses a fresh permutation.
     public let shuffle: Bool
     /// Whether a final batch smaller than B is dropped.
     public let dropLast: Bool
-    /// Geometry / augmentation applied to each decoded image.
-    public let augmentation: ImageAugmentation
-    /// Channel normalisation after scaling to 0…1.
-    public let normalization: Normalization
     /// Seed of the permutations and augmentations.
     public let seed: UInt64
     /// Loading threads (0: everything runs on the caller's thread inside `next()`).
     public let workers: Int
     /// Finished batches kept ready ahead of the consumer.
     public let prefetch: Int
-    /// Whether undecodable images are skipped (true) or end the epoch with an error (false).
+    /// Whether undecodable samples (images, videos) are skipped (true) or end the epoch with an error (false).
     public let skipBadImages: Bool
     /// This process's shard of every epoch in a data-parallel run: rank `shard.rank` of `shard.count` (0 of 1 alone).
     public let shard: (rank: Int, count: Int)
 
     private let lock = NSLock()
     private var _skipped: [SkippedImage] = []
+
+    /// Batches of images: ``ImageSamples`` of `source`, `augmentation` and `normalization`.
+    public convenience init(source: any ImageSource, batchSize: Int, shuffle: Bool, dropLast: Bool = false,
+                            augmentation: ImageAugmentation, normalization: Normalization, seed: UInt64 = 0,
+                            workers: Int = 2, prefetch: Int = 2, skipBadImages: Bool = false,
+                            shard: (rank: Int, count: Int) = (0, 1)) throws {
+        guard augmentation.size > 0 else { throw SparseTuningError("image size must be positive (got \(augmentation.size))") }
+        try self.init(samples: ImageSamples(source: source, augmentation: augmentation, normalization: normalization),
+                      batchSize: batchSize, shuffle: shuffle, dropLast: dropLast, seed: seed, workers: workers,
+                      prefetch: prefetch, skipBadImages: skipBadImages, shard: shard)
+    }
 
     /// - Parameters:
     ///   - workers: loading threads; default 2 (0 = no background threads).
@@ -92,29 +110,25 @@ public final class BatchLoader: @unchecked Sendable {
     ///     ranks' k-th batches together are exactly the k-th batch of B of one process.
     /// - Throws: ``SparseTuningError`` when the source is empty, `batchSize` < 1, `workers` < 0, `prefetch` < 1, the
     ///   shard is invalid, or `dropLast` leaves no batch at all.
-    public init(source: any ImageSource, batchSize: Int, shuffle: Bool, dropLast: Bool = false,
-                augmentation: ImageAugmentation, normalization: Normalization, seed: UInt64 = 0,
+    public init(samples: any SampleLoading, batchSize: Int, shuffle: Bool, dropLast: Bool = false, seed: UInt64 = 0,
                 workers: Int = 2, prefetch: Int = 2, skipBadImages: Bool = false, shard: (rank: Int, count: Int) = (0, 1)) throws {
-        guard source.count > 0 else { throw SparseTuningError("cannot load batches: the dataset has no samples") }
+        guard samples.count > 0 else { throw SparseTuningError("cannot load batches: the dataset has no samples") }
         guard shard.count >= 1, shard.rank >= 0, shard.rank < shard.count else {
             throw SparseTuningError("invalid shard: rank \(shard.rank) of \(shard.count)")
         }
-        let shardSize = (source.count + shard.count - 1) / shard.count
+        let shardSize = (samples.count + shard.count - 1) / shard.count
         guard batchSize >= 1 else { throw SparseTuningError("batch size must be at least 1 (got \(batchSize))") }
         guard workers >= 0 else { throw SparseTuningError("loader workers must be 0 or more (got \(workers))") }
         guard prefetch >= 1 else { throw SparseTuningError("loader prefetch must be at least 1 batch (got \(prefetch))") }
-        guard augmentation.size > 0 else { throw SparseTuningError("image size must be positive (got \(augmentation.size))") }
         if dropLast && shardSize < batchSize {
             throw SparseTuningError(
                 "drop-last with \(shardSize) samples\(shard.count > 1 ? " per rank" : "") and batch size \(batchSize) leaves no batch; "
                 + "lower the batch size")
         }
-        self.source = source
+        self.samples = samples
         self.batchSize = batchSize
         self.shuffle = shuffle
         self.dropLast = dropLast
-        self.augmentation = augmentation
-        self.normalization = normalization
         self.seed = seed
         self.workers = workers
         self.prefetch = prefetch
@@ -123,9 +137,9 @@ public final class BatchLoader: @unchecked Sendable {
     }
 
     /// Samples this rank visits per epoch: ⌈N / ranks⌉ (all N alone).
-    public var samplesPerEpoch: Int { (source.count + shard.count - 1) / shard.count }
+    public var samplesPerEpoch: Int { (samples.count + shard.count - 1) / shard.count }
 
-    /// Batches per epoch when no image is skipped.
+    /// Batches per epoch when no sample is skipped.
     public var batchesPerEpoch: Int {
         dropLast ? samplesPerEpoch / batchSize : (samplesPerEpoch + batchSize - 1) / batchSize
     }
@@ -135,9 +149,9 @@ public final class BatchLoader: @unchecked Sendable {
         var all: [Int]
         if shuffle {
             var rng = RandomSampling.generator(seed, epoch)
-            all = RandomSampling.permutation(source.count, &rng)
+            all = RandomSampling.permutation(samples.count, &rng)
         } else {
-            all = Array(0..<source.count)
+            all = Array(0..<samples.count)
         }
         guard shard.count > 1 else { return all }
         let padded = samplesPerEpoch * shard.count
@@ -156,11 +170,11 @@ public final class BatchLoader: @unchecked Sendable {
         EpochIterator(loader: self, epoch: epoch)
     }
 
-    /// Images skipped so far, over all epochs, counting those of batches already delivered (and those after the
+    /// Samples skipped so far, over all epochs, counting those of batches already delivered (and those after the
     /// last batch of finished epochs).
     public var skippedCount: Int { lock.withLock { _skipped.count } }
 
-    /// The images skipped so far, in delivery order.
+    /// The samples skipped so far, in delivery order.
     public var skipped: [SkippedImage] { lock.withLock { _skipped } }
 
     func record(_ images: [SkippedImage]) {
@@ -187,7 +201,7 @@ public final class EpochIterator {
     /// Images skipped in this epoch so far (those of delivered batches, and after the end those after the last batch).
     public private(set) var skipped: [SkippedImage] = []
 
-    /// Number of images skipped in this epoch so far.
+    /// Number of samples skipped in this epoch so far.
     public var skippedCount: Int { skipped.count }
 
     init(loader: BatchLoader, epoch: Int) {
@@ -206,7 +220,7 @@ public final class EpochIterator {
 
     /// The next batch, or nil when the epoch is over.
     ///
-    /// - Throws: the ``SparseTuningError`` of the first image that could not be loaded (without
+    /// - Throws: the ``SparseTuningError`` of the first sample that could not be loaded (without
     ///   `skipBadImages`), once the batches before it have been delivered; every later call throws it again.
     public func next() throws -> Batch? {
         if let failure { throw failure }
@@ -255,62 +269,35 @@ public final class EpochIterator {
 
 /// Everything needed to load the samples of one epoch; immutable and shared by the threads.
 struct EpochPlan: Sendable {
-    let source: any ImageSource
+    let samples: any SampleLoading
     let order: [Int]
     let epoch: Int
     let seed: UInt64
     let batchSize: Int
     let dropLast: Bool
     let skipBadImages: Bool
-    let augmentation: ImageAugmentation
-    /// 256-entry lookup table per channel: `(v / 255 − mean) / std`, computed in Float like torchvision.
-    let tables: [[Float]]
 
     init(loader: BatchLoader, epoch: Int) {
-        source = loader.source
+        samples = loader.samples
         order = loader.order(epoch: epoch)
         self.epoch = epoch
         seed = loader.seed
         batchSize = loader.batchSize
         dropLast = loader.dropLast
         skipBadImages = loader.skipBadImages
-        augmentation = loader.augmentation
-        let n = loader.normalization
-        tables = (0..<3).map { c in (0..<256).map { (Float($0) / 255 - n.mean[c]) / n.std[c] } }
     }
 
-    var sampleFloats: Int { 3 * augmentation.size * augmentation.size }
-
-    /// Loads, transforms and normalises the sample at `position` of the epoch order. Thread-safe.
+    /// Loads the sample at `position` of the epoch order; a failure's message names the sample. Thread-safe.
     func load(position: Int) -> SampleResult {
         let index = order[position]
-        let image: RGBImage
         do {
-            image = try source.image(index)
+            return .loaded(try samples.load(index, seed: seed, epoch: epoch))
         } catch {
-            let place = source.describe(index)
+            let place = samples.describe(index)
             var message = (error as? SparseTuningError)?.message ?? "\(error)"
             if !message.contains(place) { message = "\(place): \(message)" }
             return .failed(SparseTuningError(message))
         }
-        guard image.width > 0 && image.height > 0 else {
-            return .failed(SparseTuningError("\(source.describe(index)): empty \(image.width)×\(image.height) image"))
-        }
-        let shaped = augmentation.apply(image, seed: seed, epoch: epoch, index: index)
-        let size = augmentation.size
-        let plane = size * size
-        var out = [Float](repeating: 0, count: 3 * plane)
-        out.withUnsafeMutableBufferPointer { dst in
-            shaped.pixels.withUnsafeBufferPointer { px in
-                for c in 0..<3 {
-                    tables[c].withUnsafeBufferPointer { table in
-                        let base = c * plane
-                        for i in 0..<plane { dst[base + i] = table[Int(px[3 * i + c])] }
-                    }
-                }
-            }
-        }
-        return .loaded(out)
     }
 }
 
@@ -349,22 +336,22 @@ struct BatchAssembler {
             switch result {
             case .loaded(let values):
                 samples.append(values)
-                labels.append(plan.source.label(index))
+                labels.append(plan.samples.label(index))
                 indices.append(index)
             case .failed(let error):
                 guard plan.skipBadImages else {
                     position = plan.order.count
                     return .failure(error, skipped: skipped)
                 }
-                skipped.append(SkippedImage(epoch: plan.epoch, index: index, source: plan.source.describe(index),
+                skipped.append(SkippedImage(epoch: plan.epoch, index: index, source: plan.samples.describe(index),
                                             message: error.message))
             }
         }
         if samples.isEmpty || (samples.count < plan.batchSize && plan.dropLast) {
             return .end(skipped: skipped)
         }
-        let size = plan.augmentation.size, stride = plan.sampleFloats
-        let images = Tensor(zeros: [samples.count, 3, size, size])
+        let stride = plan.samples.floatsPerSample
+        let images = Tensor(uninitialized: [samples.count] + plan.samples.sampleShape)  // (B, sampleShape…)
         for (i, values) in samples.enumerated() {
             values.withUnsafeBufferPointer { (images.data + i * stride).update(from: $0.baseAddress!, count: stride) }
         }

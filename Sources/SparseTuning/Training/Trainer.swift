@@ -215,7 +215,7 @@ public final class Trainer {
         var trainCache: FeatureCache?, evalCache: FeatureCache?
         if cached {
             progress?.message("only the head trains: computing the frozen features of \(train.count) training images once")
-            trainCache = try FeatureCache(model: model, source: train, batchSize: options.batchSize, augmentation: loader.augmentation,
+            trainCache = try FeatureCache(model: model, source: train, batchSize: options.batchSize, augmentation: .eval(size: model.config.imageSize, mode: evalResize),
                                           normalization: normalization, workers: options.workers, skipBadImages: options.skipBadImages)
             if let eval {
                 if let bad = eval.labels.first(where: { $0 < 0 || $0 >= model.config.classes }) {

@@ -16,15 +16,16 @@ public protocol VideoReader: AnyObject {
 
 /// Opens videos: a directory is a frame folder, anything else a file for FFmpeg.
 public enum VideoOpener {
-    /// The reader for `path`.
+    /// The reader for `path`; `frameTemplate` names the frames of a frame folder (nil: detected, see
+    /// ``FrameFolderVideo``).
     ///
     /// - Throws: ``SparseTuningError`` naming `path` when it is missing, unreadable, not a video, or has no frames.
-    public static func open(_ path: String) throws -> any VideoReader {
+    public static func open(_ path: String, frameTemplate: String? = nil) throws -> any VideoReader {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw SparseTuningError("video not found: '\(path)'")
         }
-        if isDirectory.boolValue { return try FrameFolderVideo(path: path) }
+        if isDirectory.boolValue { return try FrameFolderVideo(path: path, template: frameTemplate) }
         return try FFmpegVideo(path: path)
     }
 }
