@@ -14,12 +14,13 @@ struct TrainCommand: ParsableCommand {
     var weights: [String] = []
     @OptionGroup var model: ModelOptions
     @OptionGroup var dataOptions: DataOptions
+    @OptionGroup var videoOptions: VideoOptions
     @Option(help: "Task file to write (trainable tensors + configuration), replaced atomically every epoch.")
     var output: String
     @Option(help: "JSONL metrics log (default: <output>.metrics.jsonl).")
     var metrics: String?
-    @Option(help: "Recipe defaults: vtab (no augmentation) or complete (mixup 0.8, cutmix 1.0, smoothing 0.1, crop+flip, 20 warm-up epochs).")
-    var recipe: String = "vtab"
+    @Option(help: "Recipe defaults: vtab (no augmentation), complete (mixup 0.8, cutmix 1.0, smoothing 0.1, crop+flip, 20 warm-up epochs), or for video k400 / ssv2 (DyT: AdamW lr 5e-4 at batch 128 scaled linearly, weight decay 0.01, 2 warm-up epochs, 12 / 50 epochs, batch 8, 16-frame clips; Kinetics dense sampling 16×4 with flips and 5×3 test views, SSv2 16 segments without flips and 2×3 views). Default: vtab for images, the dataset's video recipe for videos.")
+    var recipe: String?
     @Option(help: "Epochs.") var epochs: Int?
     @Option(name: .customLong("batch"), help: "Batch size.") var batchSize: Int?
     @Option(help: "Peak learning rate.") var lr: Float?
@@ -49,10 +50,12 @@ struct TrainCommand: ParsableCommand {
 
     func trainingOptions() throws -> TrainingOptions {
         var o: TrainingOptions
-        switch recipe {
+        switch recipe ?? "vtab" {
         case "vtab": o = TrainingOptions()
         case "complete": o = TrainingOptions.completeDataset
-        default: throw SparseTuningError("--recipe '\(recipe)' is not valid; expected vtab or complete")
+        case "k400": o = TrainingOptions.kinetics400(batch: batchSize ?? 8)  // lr scaled to the batch
+        case "ssv2": o = TrainingOptions.somethingSomethingV2(batch: batchSize ?? 8)
+        default: throw SparseTuningError("--recipe '\(recipe!)' is not valid; expected vtab, complete, k400 or ssv2")
         }
         if let epochs { o.epochs = epochs }
         if let batchSize { o.batchSize = batchSize }
@@ -74,7 +77,7 @@ struct TrainCommand: ParsableCommand {
         if let keepRateWarmup { o.keepRateWarmupEpochs = keepRateWarmup }
         if let evalEvery { o.evalEvery = evalEvery }
         o.workers = dataOptions.workers
-        o.skipBadImages = dataOptions.skipBadImages
+        o.skipBadImages = dataOptions.skipBadImages || videoOptions.skipBadVideos
         try o.validate()
         return o
     }
@@ -86,6 +89,11 @@ struct TrainCommand: ParsableCommand {
         if weights.isEmpty && model.method != TuningMethod.full.rawValue {
             throw SparseTuningError("train needs --weights BACKBONE (a .safetensors, Google .npz or Hugging Face ViT directory); only --method full may start from random weights")
         }
+        let videoRecipe = recipe == "k400" || recipe == "ssv2"
+        if let videoFormat = try dataOptions.videoFormat(expectVideo: videoRecipe || model.frames != nil) {
+            return try runVideo(videoFormat, world: world)
+        }
+        if videoRecipe { throw SparseTuningError("--recipe \(recipe!) is a video recipe, but \(dataOptions.data) is an image dataset") }
         let options = try trainingOptions()
         let format = try dataOptions.parsedFormat()
         let train = try dataOptions.trainSource(format)
@@ -109,6 +117,43 @@ struct TrainCommand: ParsableCommand {
                                   evalResize: try dataOptions.resizeMode(format), output: output,
                                   metricsPath: metrics ?? defaultMetricsPath(output), classNames: train.classNames,
                                   collective: world)
+        try finish(trainer, model: vit, options: options, world: world, unit: "img")
+    }
+
+    /// Fine-tunes a video model on clips of a video dataset (docs/VIDEO.md).
+    private func runVideo(_ format: VideoDatasetFormat, world: any Collective) throws {
+        var recipeOptions = self
+        if recipeOptions.recipe == nil { recipeOptions.recipe = format == .somethingSomething ? "ssv2" : "k400" }
+        let options = try recipeOptions.trainingOptions()
+        let frames = model.frames ?? 16
+        let settings = try videoOptions.settings(base: recipeOptions.recipe == "ssv2" ? .somethingSomething
+                                                     : recipeOptions.recipe == "k400" ? .kinetics : VideoOptions.defaults(for: format),
+                                                 frames: frames)
+        let train = try dataOptions.videoTrain(format)
+        let eval = noEval ? nil : try dataOptions.videoEval(format)
+        var modelOptions = model
+        if modelOptions.method == nil { modelOptions.method = TuningMethod.sparseTuning.rawValue }
+        if modelOptions.classes == nil { modelOptions.classes = train.classCount }
+        modelOptions.frames = frames
+        let built = try buildModel(modelOptions, weights: weights, forTraining: true)
+        let vit = built.model
+        let cfg = vit.config
+        let kind = cfg.tubelet.map { "space-time tubelets of \($0) frames" } ?? "per frame, \((vit.tuning.temporalPool ?? .mean).rawValue) pooling"
+        note("training \(vit.tuning.method.rawValue) on \(train.count) videos (\(train.classCount) classes, \(format.rawValue)), "
+             + "\(frames)-frame clips (\(kind)), \(settings.sampling), flip \(settings.flip ? "on" : "off")"
+             + (eval.map { ", evaluating on \($0.count) videos with \(settings.clips)×\(settings.crops) views" } ?? "") + "; "
+             + String(format: "%.3f M trainable parameters, %.2f GFLOPs/clip (fvcore)", Double(vit.trainableCount) / 1e6,
+                      FLOPCounter.count(cfg, tuning: vit.tuning).gflops))
+        let data = VideoTrainingData(train: train, eval: eval, settings: settings, frameTemplate: videoOptions.frameTemplate)
+        let trainer = try Trainer(model: vit, options: options, data: .clips(data),
+                                  normalization: try dataOptions.videoNormalization(task: nil, file: nil),
+                                  output: output, metricsPath: metrics ?? defaultMetricsPath(output),
+                                  classNames: train.classNames, collective: world)
+        try finish(trainer, model: vit, options: options, world: world, unit: "clips")
+    }
+
+    /// Runs the trainer and reports (rank 0).
+    private func finish(_ trainer: Trainer, model vit: TunedViT, options: TrainingOptions, world: any Collective, unit: String) throws {
         let summary = try trainer.run(resume: resume, stopAfter: stopAfter,
                                       progress: world.isLeader ? ProgressLine(epochs: options.epochs, stepsPerEpoch: trainer.stepsPerEpoch) : nil)
         guard world.isLeader else { return }  // rank 0 reports for the run
@@ -119,7 +164,7 @@ struct TrainCommand: ParsableCommand {
         var line = String(format: "done: %d epochs, final train loss %.4f, train acc %.2f%%", summary.epochs, summary.finalLoss,
                           100 * summary.trainAccuracy)
         if let e = summary.evaluation { line += String(format: ", eval top-1 %.2f%% (top-5 %.2f%%)", 100 * e.top1, 100 * e.top5) }
-        line += String(format: "; %.1f img/s, peak RSS %.0f MiB; wrote %@", summary.imagesPerSecond, summary.peakRSSMB, output)
+        line += String(format: "; %.1f %@/s, peak RSS %.0f MiB; wrote %@", summary.imagesPerSecond, unit, summary.peakRSSMB, output)
         print(line)
     }
 }

@@ -49,6 +49,25 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
         return o
     }
 
+    /// DyT's video recipe (docs/VIDEO.md, "Recipes"): AdamW with lr 5e-4 at batch 128 scaled linearly to `batch`,
+    /// weight decay 0.01, 2 warm-up epochs then cosine; K400 12 epochs, SSv2 50. Clip augmentation (scale jitter,
+    /// crop, flip where the labels allow) is the video pipeline's; no mixup.
+    public static func video(epochs: Int, batch: Int) -> TrainingOptions {
+        var o = TrainingOptions()
+        o.epochs = epochs
+        o.batchSize = batch
+        o.lr = 5e-4 * Float(batch) / 128
+        o.weightDecay = 0.01
+        o.warmupEpochs = 2
+        o.augment = true
+        return o
+    }
+
+    /// Kinetics-400 (12 epochs) at `batch` clips per step.
+    public static func kinetics400(batch: Int = 8) -> TrainingOptions { video(epochs: 12, batch: batch) }
+    /// Something-Something v2 (50 epochs) at `batch` clips per step.
+    public static func somethingSomethingV2(batch: Int = 8) -> TrainingOptions { video(epochs: 50, batch: batch) }
+
     /// Throws a message naming the option when a value is impossible.
     public func validate() throws {
         func need(_ ok: Bool, _ m: String) throws { if !ok { throw SparseTuningError(m) } }
@@ -86,12 +105,12 @@ public struct TrainingSummary: Sendable {
     public var allreduceBytesPerStep = 0
 }
 
-/// Trains a ``TunedViT`` on an image source.
+/// Trains a ``TunedViT`` on images or video clips.
 public final class Trainer {
     public let model: TunedViT
     public let options: TrainingOptions
-    public let train: any ImageSource
-    public let eval: (any ImageSource)?
+    /// What it trains on and scores.
+    public let data: TrainingData
     public let normalization: Normalization
     /// Evaluation geometry (VTAB: straight resize; complete datasets: timm's centre crop).
     public let evalResize: ResizeMode
@@ -108,7 +127,17 @@ public final class Trainer {
     /// Optimiser steps per epoch.
     public var stepsPerEpoch: Int { max(1, loader.batchesPerEpoch / options.accumulation) }
 
-    public init(model: TunedViT, options: TrainingOptions, train: any ImageSource, eval: (any ImageSource)?,
+    /// A trainer on images: `train`, scored on `eval` after epochs.
+    public convenience init(model: TunedViT, options: TrainingOptions, train: any ImageSource, eval: (any ImageSource)?,
+                            normalization: Normalization, evalResize: ResizeMode = .squash, output: String?, metricsPath: String?,
+                            classNames: [String]? = nil, collective: any Collective = SingleProcess()) throws {
+        try self.init(model: model, options: options, data: .images(train: train, eval: eval), normalization: normalization,
+                      evalResize: evalResize, output: output, metricsPath: metricsPath, classNames: classNames,
+                      collective: collective)
+    }
+
+    /// A trainer on `data`: images, or video clips (for a video model; mixup/cutmix apply to images only).
+    public init(model: TunedViT, options: TrainingOptions, data: TrainingData,
                 normalization: Normalization, evalResize: ResizeMode = .squash, output: String?, metricsPath: String?,
                 classNames: [String]? = nil, collective: any Collective = SingleProcess()) throws {
         try options.validate()
@@ -116,13 +145,25 @@ public final class Trainer {
             throw SparseTuningError("--batch \(options.batchSize) is the global batch; it must be divisible by the \(collective.size) ranks")
         }
         guard model.config.classes > 0 else { throw SparseTuningError("training needs a head: give --classes") }
-        if let bad = train.labels.first(where: { $0 < 0 || $0 >= model.config.classes }) {
-            throw SparseTuningError("the training data has label \(bad) but the model has \(model.config.classes) classes")
+        if let bad = data.badLabel(classes: model.config.classes) {
+            throw SparseTuningError("the \(bad.set) data has label \(bad.label) but the model has \(model.config.classes) classes")
+        }
+        if case .clips(let v) = data {
+            guard model.config.isVideo else {
+                throw SparseTuningError("video clips need a video model: give --frames T for a per-frame model, or a VideoMAE checkpoint")
+            }
+            guard options.mixup == 0 && options.cutmix == 0 else {
+                throw SparseTuningError("--mixup and --cutmix apply to images; video training does not mix clips")
+            }
+            guard v.settings.sampling.frames == model.config.frames else {
+                throw SparseTuningError("clips of \(v.settings.sampling.frames) frames for a model of \(model.config.frames) (--frames)")
+            }
+        } else if model.config.isVideo {
+            throw SparseTuningError("a video model (\(model.config.frames) frames) trains on video clips, not images")
         }
         self.model = model
         self.options = options
-        self.train = train
-        self.eval = eval
+        self.data = data
         self.normalization = normalization
         self.evalResize = evalResize
         self.output = output
@@ -131,10 +172,18 @@ public final class Trainer {
         self.collective = collective
         backboneFingerprint = model.backboneFingerprint
         let size = model.config.imageSize
-        let trainAug: ImageAugmentation = options.augment ? try .timmTrain(size: size) : .eval(size: size, mode: evalResize)
-        loader = try BatchLoader(source: train, batchSize: options.batchSize / collective.size, shuffle: true,
-                                 dropLast: train.count >= options.batchSize, augmentation: trainAug,
-                                 normalization: normalization, seed: options.seed, workers: options.workers,
+        let samples: any SampleLoading
+        switch data {
+        case .images(let train, _):
+            let trainAug: ImageAugmentation = options.augment ? try .timmTrain(size: size) : .eval(size: size, mode: evalResize)
+            samples = ImageSamples(source: train, augmentation: trainAug, normalization: normalization)
+        case .clips(let v):
+            samples = try ClipSamples(dataset: v.train, sampling: v.settings.sampling,
+                                      augmentation: ClipAugmentation(size: size, flip: v.settings.flip),
+                                      normalization: normalization, frameTemplate: v.frameTemplate)
+        }
+        loader = try BatchLoader(samples: samples, batchSize: options.batchSize / collective.size, shuffle: true,
+                                 dropLast: data.trainCount >= options.batchSize, seed: options.seed, workers: options.workers,
                                  skipBadImages: options.skipBadImages, shard: (collective.rank, collective.size))
     }
 
@@ -145,11 +194,13 @@ public final class Trainer {
     /// fingerprint, the evaluation preprocessing, the recipe and the library version; the task file written after
     /// each epoch adds the metrics so far.
     public var taskConfig: TaskConfig {
-        TaskConfig(vit: model.config, tuning: model.tuning, classNames: classNames,
-                   normalization: normalization == .imagenet ? "imagenet" : "inception",
-                   backboneFingerprint: backboneFingerprint,
-                   preprocessing: TaskPreprocessing(size: model.config.imageSize, mode: evalResize, normalization: normalization),
-                   recipe: options, libraryVersion: SparseTuningVersion.string)
+        var c = TaskConfig(vit: model.config, tuning: model.tuning, classNames: classNames,
+                           normalization: normalization == .imagenet ? "imagenet" : "inception",
+                           backboneFingerprint: backboneFingerprint,
+                           preprocessing: TaskPreprocessing(size: model.config.imageSize, mode: evalResize, normalization: normalization),
+                           recipe: options, libraryVersion: SparseTuningVersion.string)
+        if case .clips(let v) = data { c.video = v.settings }
+        return c
     }
 
     /// `{"task": …, "training": …}`: what a resume state must agree with. The task part holds only the fields
@@ -210,10 +261,12 @@ public final class Trainer {
             progress?.message("resumed from \(state.path) after epoch \(startEpoch) (step \(step))")
         }
         // Frozen features: computed once when nothing below the head trains and the input pipeline is deterministic.
+        var cachedImages: (train: any ImageSource, eval: (any ImageSource)?)?
+        if case .images(let train, let eval) = data { cachedImages = (train, eval) }
         let cached = options.cacheFeatures && model.trainsHeadOnly && !options.augment && mixer == nil
-            && model.tuning.dropPath == 0 && keepSchedule == nil && collective.size == 1
+            && model.tuning.dropPath == 0 && keepSchedule == nil && collective.size == 1 && cachedImages != nil
         var trainCache: FeatureCache?, evalCache: FeatureCache?
-        if cached {
+        if cached, let (train, eval) = cachedImages {
             progress?.message("only the head trains: computing the frozen features of \(train.count) training images once")
             trainCache = try FeatureCache(model: model, source: train, batchSize: options.batchSize, augmentation: .eval(size: model.config.imageSize, mode: evalResize),
                                           normalization: normalization, workers: options.workers, skipBadImages: options.skipBadImages)
@@ -231,6 +284,11 @@ public final class Trainer {
         }
         defer { metrics?.close() }
 
+        let hasEval: Bool
+        switch data {
+        case .images(_, let eval): hasEval = eval != nil
+        case .clips(let v): hasEval = v.eval != nil
+        }
         let started = DispatchTime.now().uptimeNanoseconds
         var images = 0, lastLoss = 0.0, lastTrainAcc = 0.0
         var allreduceNanoseconds: UInt64 = 0
@@ -307,16 +365,26 @@ public final class Trainer {
                                        trainAccuracy: lastTrainAcc, imagesPerSecond: Double(seen) / max(epochSeconds, 1e-9),
                                        time: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
             var summary = String(format: "epoch %d/%d: loss %.4f, train acc %.2f%%", epoch + 1, options.epochs, lastLoss, 100 * lastTrainAcc)
-            if let eval, (epoch + 1) % options.evalEvery == 0 || epoch + 1 == options.epochs {
+            if hasEval, (epoch + 1) % options.evalEvery == 0 || epoch + 1 == options.epochs {
                 let run = {
                     if let evalCache { return try Evaluator.evaluate(self.model, cache: evalCache, batchSize: self.options.batchSize) }
                     let c = self.collective
-                    let shard: any ImageSource = c.size > 1 ? ShardedSource(eval, rank: c.rank, ranks: c.size) : eval
-                    let local = try Evaluator.evaluate(self.model, source: shard, batchSize: self.options.batchSize,
-                                                       augmentation: .eval(size: size, mode: self.evalResize),
-                                                       normalization: self.normalization, workers: self.options.workers,
-                                                       skipBadImages: self.options.skipBadImages)
-                    return try local.reduced(over: c)
+                    switch self.data {
+                    case .images(_, let eval?):
+                        let shard: any ImageSource = c.size > 1 ? ShardedSource(eval, rank: c.rank, ranks: c.size) : eval
+                        let local = try Evaluator.evaluate(self.model, source: shard, batchSize: self.options.batchSize,
+                                                           augmentation: .eval(size: size, mode: self.evalResize),
+                                                           normalization: self.normalization, workers: self.options.workers,
+                                                           skipBadImages: self.options.skipBadImages)
+                        return try local.reduced(over: c)
+                    case .clips(let v):
+                        // Every rank scores the whole set (the same figures on each); views as the task file records.
+                        return try Evaluator.evaluate(self.model, videos: v.eval!, settings: v.settings, size: size,
+                                                      normalization: self.normalization, workers: self.options.workers,
+                                                      skipBadVideos: self.options.skipBadImages, frameTemplate: v.frameTemplate)
+                    case .images(_, nil):
+                        preconditionFailure("no evaluation data")
+                    }
                 }
                 let result: EvaluationResult
                 if let ema {

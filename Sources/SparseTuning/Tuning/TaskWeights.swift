@@ -98,6 +98,8 @@ public struct TaskConfig: Codable, Sendable, Equatable {
     public var metrics: TaskMetrics?
     /// ``SparseTuningVersion/string`` of the library that wrote the file.
     public var libraryVersion: String?
+    /// A video task's clip sampling and test views.
+    public var video: VideoTaskSettings?
 
     public init(vit: ViTConfig, tuning: TuningConfig, classNames: [String]? = nil, normalization: String? = nil,
                 backboneFingerprint: String? = nil, preprocessing: TaskPreprocessing? = nil, recipe: TrainingOptions? = nil,
@@ -114,7 +116,7 @@ public struct TaskConfig: Codable, Sendable, Equatable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case vit, tuning, classNames, normalization, backboneFingerprint, preprocessing, recipe, metrics, libraryVersion
+        case vit, tuning, classNames, normalization, backboneFingerprint, preprocessing, recipe, metrics, libraryVersion, video
     }
 
     /// Decodes a task configuration; every key after `vit` and `tuning` may be missing (older files). A recipe
@@ -130,6 +132,7 @@ public struct TaskConfig: Codable, Sendable, Equatable {
         recipe = (try? c.decodeIfPresent(TrainingOptions.self, forKey: .recipe)) ?? nil
         metrics = try c.decodeIfPresent(TaskMetrics.self, forKey: .metrics)
         libraryVersion = try c.decodeIfPresent(String.self, forKey: .libraryVersion)
+        video = try c.decodeIfPresent(VideoTaskSettings.self, forKey: .video)
     }
 
     /// The metadata key holding the JSON.

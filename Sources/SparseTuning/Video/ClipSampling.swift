@@ -3,7 +3,7 @@
 // Pure functions of (frame count, generator / view number).
 
 /// How the T frames of a clip are chosen from a video of n frames.
-public enum ClipSampling: Sendable, Equatable {
+public enum ClipSampling: Sendable, Equatable, Codable {
     /// T frames `stride` apart from one window of T·stride frames (Kinetics: 16 × 4).
     ///
     /// Training: the window starts uniformly in `0...n − T·stride`; test clip c of C: the starts are evenly spaced
