@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Regenerate the PyTorch reference fixtures that the Swift tests compare against.
 
-Run from anywhere:  /work/venv/bin/python scripts/make_fixtures.py [--only vit,checkpoint,image,sparse,training,hf]
+Run from anywhere:  /work/venv/bin/python scripts/make_fixtures.py [--only vit,checkpoint,image,sparse,training,hf,families,video]
 
 Needs Python >= 3.10 with torch (CPU), numpy, safetensors, pillow; timm (+ torchvision)
 for the timm cross-checks and the image fixtures (see scripts/README.md for the venv recipe,
@@ -73,6 +73,12 @@ families  (scripts/fixtures/family_fixtures.py)
         clip_quickgelu_noconfig/ (the weights alone). See docs/BACKBONES.md.
 sparse variants: deit_distilled_dense, dinov2_registers_dense, clip_full_evit, dinov2_full_bn, deit_vpt (decision 10
         of sparse_reference.py; each backbone checked against timm in float64 by the script).
+video  (scripts/fixtures/video_fixtures.py; needs only the ffmpeg CLI with libx264 and libvpx)
+    -> Tests/SparseTuningTests/Fixtures/video/ (about 160 KB)
+        clip_h264.mp4 (B-frames, GOP 4), clip_vp9.webm, clip_mjpeg.avi: 48x32, 10 frames at 10 fps, a square
+        moving one step per frame; clip_*.rgb: ffmpeg's own decode of each (`-fps_mode passthrough -f rawvideo
+        -pix_fmt rgb24`), frames of (32, 48, 3) bytes back to back; bad inputs truncated.mp4 (faststart, cut
+        in half), text.mp4, audio_only.wav, empty.mp4, huge.y4m (claims 20000x20000).
 checkpoint  (scripts/fixtures/checkpoint_fixtures.py, owned by its author)
 image       (scripts/fixtures/image_fixtures.py, owned by its author)
 """
@@ -93,6 +99,7 @@ FIXTURE_MODULES = [
     ("training", "training_fixtures.py"),
     ("hf", "hf_fixtures.py"),
     ("families", "family_fixtures.py"),
+    ("video", "video_fixtures.py"),
 ]
 
 
