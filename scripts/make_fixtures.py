@@ -78,7 +78,7 @@ video  (scripts/fixtures/video_fixtures.py; needs only the ffmpeg CLI with libx2
         clip_h264.mp4 (B-frames, GOP 4), clip_vp9.webm, clip_mjpeg.avi: 48x32, 10 frames at 10 fps, a square
         moving one step per frame; clip_*.rgb: ffmpeg's own decode of each (`-fps_mode passthrough -f rawvideo
         -pix_fmt rgb24`), frames of (32, 48, 3) bytes back to back; bad inputs truncated.mp4 (faststart, cut
-        in half), text.mp4, audio_only.wav, empty.mp4, huge.y4m (claims 20000x20000).
+        in half), truncated_tail.mp4 (cut inside the 9th packet), text.mp4, audio_only.wav, empty.mp4, huge.y4m (claims 12000x10000).
 checkpoint  (scripts/fixtures/checkpoint_fixtures.py, owned by its author)
 image       (scripts/fixtures/image_fixtures.py, owned by its author)
 """

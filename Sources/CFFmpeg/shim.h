@@ -19,11 +19,11 @@ static const int ST_AVERROR_EXIT = AVERROR_EXIT;
 static const int64_t ST_AV_NOPTS_VALUE = AV_NOPTS_VALUE;
 
 static int st_ffmpeg_deadline_passed(void *deadline) {
-    return av_gettime_relative() > *(const int64_t *)deadline;
+    return av_gettime_relative() >= *(const int64_t *)deadline;
 }
 
 /// Makes every blocking I/O call of `context` (open, probe, read, seek) fail with AVERROR_EXIT once
-/// av_gettime_relative() passes `*deadline` (microseconds). `deadline` must outlive `context`; the caller moves
+/// av_gettime_relative() reaches `*deadline` (microseconds). `deadline` must outlive `context`; the caller moves
 /// the deadline before each call it wants bounded.
 static inline void st_ffmpeg_set_deadline(AVFormatContext *context, int64_t *deadline) {
     context->interrupt_callback.callback = st_ffmpeg_deadline_passed;

@@ -39,5 +39,5 @@ final class FFmpegDeadline {
     }
 
     /// Whether the current period is over.
-    var passed: Bool { av_gettime_relative() > microseconds.pointee }
+    var passed: Bool { av_gettime_relative() >= microseconds.pointee }
 }

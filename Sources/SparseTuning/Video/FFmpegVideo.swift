@@ -45,7 +45,9 @@ public final class FFmpegVideo: VideoReader {
         decoder = try FFmpegDecoder(stream: input.stream, path: path)
         converter = FFmpegRGBConverter(path: path)
         index = try FFmpegFrameIndex(reading: input)
-        guard index.frameCount > 0 else { throw SparseTuningError("cannot read video '\(path)': it has no frames") }
+        guard index.frameCount > 0 else {
+            throw SparseTuningError("cannot read video '\(path)': it has no frames (no whole video packet)")
+        }
         frameCount = index.frameCount
         let rate = input.stream.pointee.avg_frame_rate
         framesPerSecond = rate.num > 0 && rate.den > 0 ? Double(rate.num) / Double(rate.den) : nil
