@@ -2,19 +2,19 @@
 // index every packet's presentation timestamp, then seek to the keyframe before each requested frame and decode
 // forward to it.
 import CFFmpeg
-import Foundation
 
 /// A video file FFmpeg can read (any container and codec of the linked libavformat / libavcodec).
 ///
 /// Frame i is the i-th presentation timestamp among the video packets (read without decoding when the file is
 /// opened), so B-frames and variable frame rates are addressed as decord addresses them. A truncated file ends
 /// at its last whole packet. Each `init` and each `frames(at:)` call runs under a time limit; FFmpeg's own log
-/// output is switched off process-wide the first time a video is opened (``FFmpegSupport/quietLogs``).
+/// output is switched off process-wide (AV_LOG_QUIET) the first time a video is opened: docs/VIDEO.md.
 /// Not thread-safe: open one per thread.
 public final class FFmpegVideo: VideoReader {
     /// Seconds an open or a `frames(at:)` call may take by default.
     public static let defaultTimeLimit = 30.0
 
+    /// The file, as given.
     public let path: String
     public let frameCount: Int
     public let framesPerSecond: Double?
@@ -22,7 +22,8 @@ public final class FFmpegVideo: VideoReader {
     private let index: FFmpegFrameIndex
     private let decoder: FFmpegDecoder
     private let converter: FFmpegRGBConverter
-    /// Where the decoder stands: nil when it must seek before decoding (at open, after draining, after an error).
+    /// Where the decoder stands: the decode position of the last packet sent and the highest frame index received
+    /// since the last seek; nil when it must seek before decoding (at open, and after a failed call).
     private var position: (lastPacket: Int, lastFrame: Int)?
 
     /// Opens and indexes `path`.
