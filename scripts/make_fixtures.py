@@ -74,8 +74,9 @@ families  (scripts/fixtures/family_fixtures.py)
 sparse variants: deit_distilled_dense, dinov2_registers_dense, clip_full_evit, dinov2_full_bn, deit_vpt (decision 10
         of sparse_reference.py; each backbone checked against timm in float64 by the script).
 video  (scripts/fixtures/video_fixtures.py; needs only the ffmpeg CLI with libx264 and libvpx)
-    -> Tests/SparseTuningTests/Fixtures/video/ (about 160 KB)
-        clip_h264.mp4 (B-frames, GOP 4), clip_vp9.webm, clip_mjpeg.avi: 48x32, 10 frames at 10 fps, a square
+    -> Tests/SparseTuningTests/Fixtures/video/ (about 220 KB)
+        clip_h264.mp4 (B-frames, GOP 4), clip_vp9.webm, clip_mjpeg.avi, clip_mpeg4.avi (B-frames, packets
+        without pts), clip_h264.h264 (raw, no timestamps; decodes to clip_h264.rgb): 48x32, 10 frames at 10 fps, a square
         moving one step per frame; clip_*.rgb: ffmpeg's own decode of each (`-fps_mode passthrough -f rawvideo
         -pix_fmt rgb24`), frames of (32, 48, 3) bytes back to back; bad inputs truncated.mp4 (faststart, cut
         in half), truncated_tail.mp4 (cut inside the 9th packet), text.mp4, audio_only.wav, empty.mp4, huge.y4m (claims 12000x10000).

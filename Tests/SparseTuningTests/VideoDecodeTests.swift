@@ -1,10 +1,13 @@
-// VideoDecodeTests: FFmpegVideo against ffmpeg's own RGB decode of the committed clips (H.264 with B-frames in mp4,
-// VP9 in webm, MJPEG in avi; scripts/fixtures/video_fixtures.py), random access, and the bad inputs.
+// VideoDecodeTests: FFmpegVideo against ffmpeg's own RGB decode of the committed clips (H.264 with B-frames in mp4
+// and raw, VP9 in webm, MJPEG and MPEG-4 with B-frames in avi; scripts/fixtures/video_fixtures.py), random access,
+// and the bad inputs.
 import XCTest
 @testable import SparseTuning
 
 final class VideoDecodeTests: XCTestCase {
-    static let clips = ["clip_h264.mp4", "clip_vp9.webm", "clip_mjpeg.avi"]
+    /// The clips; clip_mpeg4.avi has packets without pts, clip_h264.h264 no timestamps at all (it decodes to
+    /// clip_h264.rgb, as its mp4).
+    static let clips = ["clip_h264.mp4", "clip_vp9.webm", "clip_mjpeg.avi", "clip_mpeg4.avi", "clip_h264.h264"]
     static let (width, height, frames) = (48, 32, 10)
 
     /// ffmpeg's frames of `clip` (`clip_*.rgb`: frames of (height, width, 3) bytes back to back).

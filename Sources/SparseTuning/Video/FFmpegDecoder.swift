@@ -36,7 +36,7 @@ final class FFmpegDecoder {
     private(set) var draining = false
 
     /// Feeds one packet, or nil to drain the frames still held at the end of the stream.
-    func send(_ packet: UnsafeMutablePointer<AVPacket>?) throws {
+    private func send(_ packet: UnsafeMutablePointer<AVPacket>?) throws {
         if packet == nil { draining = true }
         let result = avcodec_send_packet(context, packet)
         guard result >= 0 || result == ST_AVERROR_EOF else {
@@ -46,13 +46,30 @@ final class FFmpegDecoder {
 
     /// The next decoded frame (valid until the next call), or nil when the decoder needs another packet or has
     /// been drained (see `draining`).
-    func receive() throws -> UnsafeMutablePointer<AVFrame>? {
+    private func receive() throws -> UnsafeMutablePointer<AVFrame>? {
         let result = avcodec_receive_frame(context, frame)
         if result == ST_AVERROR_EAGAIN || result == ST_AVERROR_EOF { return nil }
         guard result >= 0 else {
             throw SparseTuningError("cannot read video '\(path)': a frame cannot be decoded: \(FFmpegSupport.describe(result))")
         }
         return frame
+    }
+
+    /// The next frame, feeding the decoder packets from `input` (each passed to `sent` after it is sent) and, at
+    /// the end of the readable data, the empty packet that drains it; nil once it is drained.
+    func nextFrame(from input: FFmpegInput, sent: (UnsafeMutablePointer<AVPacket>) -> Void = { _ in })
+        throws -> UnsafeMutablePointer<AVFrame>? {
+        while true {
+            if let frame = try receive() { return frame }
+            if draining { return nil }
+            if input.deadline.passed { throw input.timeout() }
+            if let packet = try input.nextPacket() {
+                try send(packet)
+                sent(packet)
+            } else {
+                try send(nil)
+            }
+        }
     }
 
     /// Drops every buffered frame and packet (after a seek) and ends draining.

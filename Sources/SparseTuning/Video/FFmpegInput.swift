@@ -74,12 +74,18 @@ final class FFmpegInput {
         return packet
     }
 
-    /// Moves the demuxer to the last keyframe at or before `timestamp` (stream time base).
-    func seek(to timestamp: Int64) throws {
-        let result = av_seek_frame(context, stream.pointee.index, timestamp, AVSEEK_FLAG_BACKWARD)
+    /// Moves the demuxer to the last keyframe at or before a timestamp (stream time base), or to a byte offset.
+    func seek(to target: FFmpegSeekTarget) throws {
+        let result: Int32
+        switch target {
+        case .timestamp(let timestamp):
+            result = av_seek_frame(context, stream.pointee.index, timestamp, AVSEEK_FLAG_BACKWARD)
+        case .byte(let offset):
+            result = av_seek_frame(context, stream.pointee.index, offset, AVSEEK_FLAG_BYTE)
+        }
         guard result >= 0 else {
             throw SparseTuningError("cannot read video '\(path)': "
-                + Self.explain(result, deadline, "cannot seek to timestamp \(timestamp)"))
+                + Self.explain(result, deadline, "cannot seek to \(target)"))
         }
     }
 

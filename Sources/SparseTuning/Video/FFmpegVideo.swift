@@ -6,7 +6,9 @@ import CFFmpeg
 /// A video file FFmpeg can read (any container and codec of the linked libavformat / libavcodec).
 ///
 /// Frame i is the i-th presentation timestamp among the video packets (read without decoding when the file is
-/// opened), so B-frames and variable frame rates are addressed as decord addresses them. A truncated file ends
+/// opened), so B-frames and variable frame rates are addressed as decord addresses them; a stream whose packets
+/// lack timestamps (raw streams, AVI with B-frames) is counted by decoding it once, and its frames are numbered in
+/// decoding output order from the start (random access then decodes from the start). A truncated file ends
 /// at its last whole packet. Each `init` and each `frames(at:)` call runs under a time limit; FFmpeg's own log
 /// output is switched off process-wide (AV_LOG_QUIET) the first time a video is opened: docs/VIDEO.md.
 /// Not thread-safe: open one per thread.
@@ -45,7 +47,7 @@ public final class FFmpegVideo: VideoReader {
         }
         decoder = try FFmpegDecoder(stream: input.stream, path: path)
         converter = FFmpegRGBConverter(path: path)
-        index = try FFmpegFrameIndex(reading: input)
+        index = try FFmpegFrameIndex(reading: input, decoder: decoder)
         guard index.frameCount > 0 else {
             throw SparseTuningError("cannot read video '\(path)': it has no frames (no whole video packet)")
         }
@@ -74,23 +76,28 @@ public final class FFmpegVideo: VideoReader {
     /// Decodes until frame `target` is in `decoded`, converting every frame of `wanted` met on the way; continues
     /// from the current position when `target` lies ahead of it without a keyframe between, else seeks.
     private func decode(upTo target: Int, wanted: Set<Int>, into decoded: inout [Int: RGBImage]) throws {
-        let keyframe = index.keyframePosition[index.decodePosition[target]]
-        if let position, position.lastFrame < target, keyframe <= position.lastPacket + 1 {
+        let start = index.start(of: target)
+        if let position, position.lastFrame < target, start.position <= position.lastPacket + 1 {
             // Keep decoding from here: seeking would go back to a keyframe already passed.
         } else {
-            try input.seek(to: index.seekTimestamp[keyframe])
+            try input.seek(to: start.seek)
             decoder.flush()
-            position = (lastPacket: keyframe - 1, lastFrame: -1)
+            position = (lastPacket: start.position - 1, lastFrame: -1)
         }
         while decoded[target] == nil {
-            guard let frame = try nextFrame() else {
-                position = nil
+            guard let frame = try decoder.nextFrame(from: input, sent: noteSent), let last = position?.lastFrame else {
                 throw SparseTuningError("cannot read video '\(path)': frame \(target) cannot be decoded")
             }
-            let timestamp = frame.pointee.best_effort_timestamp != ST_AV_NOPTS_VALUE
-                ? frame.pointee.best_effort_timestamp : frame.pointee.pts
-            guard let shown = index.frameOfTimestamp[timestamp] else { continue }
-            if let last = position?.lastFrame { position?.lastFrame = max(last, shown) }
+            let shown: Int
+            if let frameOfTimestamp = index.frameOfTimestamp {
+                let timestamp = frame.pointee.best_effort_timestamp != ST_AV_NOPTS_VALUE
+                    ? frame.pointee.best_effort_timestamp : frame.pointee.pts
+                guard let found = frameOfTimestamp[timestamp] else { continue }
+                shown = found
+            } else {
+                shown = last + 1  // frames counted from the first packet
+            }
+            position?.lastFrame = max(last, shown)
             if wanted.contains(shown), decoded[shown] == nil { decoded[shown] = try converter.convert(frame) }
             if shown > target, decoded[target] == nil {
                 throw SparseTuningError("cannot read video '\(path)': frame \(target) cannot be decoded")
@@ -98,21 +105,11 @@ public final class FFmpegVideo: VideoReader {
         }
     }
 
-    /// The next decoded frame, feeding packets (and the end-of-stream drain) as the decoder asks; nil when drained.
-    private func nextFrame() throws -> UnsafeMutablePointer<AVFrame>? {
-        while true {
-            if let frame = try decoder.receive() { return frame }
-            if decoder.draining { return nil }
-            if input.deadline.passed { throw input.timeout() }
-            if let packet = try input.nextPacket() {
-                let timestamp = packet.pointee.pts != ST_AV_NOPTS_VALUE ? packet.pointee.pts : packet.pointee.dts
-                if let frame = index.frameOfTimestamp[timestamp] {
-                    position?.lastPacket = index.decodePosition[frame]
-                }
-                try decoder.send(packet)
-            } else {
-                try decoder.send(nil)
-            }
+    /// Records the decode position of a packet sent to the decoder.
+    private func noteSent(_ packet: UnsafeMutablePointer<AVPacket>) {
+        guard let frameOfTimestamp = index.frameOfTimestamp, let frame = frameOfTimestamp[packet.pointee.pts] else {
+            return
         }
+        position?.lastPacket = index.packetPosition(of: frame)
     }
 }
