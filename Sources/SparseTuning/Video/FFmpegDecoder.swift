@@ -6,9 +6,12 @@ final class FFmpegDecoder {
     private let path: String
     private var context: UnsafeMutablePointer<AVCodecContext>?
     private var frame: UnsafeMutablePointer<AVFrame>?
+    /// Whether the end of the stream was sent (`send(nil)`); only `flush()` makes the decoder take packets again.
+    private var draining = false
 
     /// A single-threaded decoder for `stream` (a data loader runs one reader per worker; frame threads would
-    /// also delay every frame by the thread count).
+    /// also delay every frame by the thread count) that refuses frames above ``ImageDecoder/maxPixels`` before
+    /// allocating them.
     init(stream: UnsafeMutablePointer<AVStream>, path: String) throws {
         self.path = path
         func failure(_ what: String) -> SparseTuningError { SparseTuningError("cannot read video '\(path)': \(what)") }
@@ -22,6 +25,7 @@ final class FFmpegDecoder {
         var result = avcodec_parameters_to_context(context, parameters)
         guard result >= 0 else { throw failure("bad codec parameters: \(FFmpegSupport.describe(result))") }
         context.pointee.thread_count = 1
+        context.pointee.max_pixels = Int64(ImageDecoder.maxPixels)
         context.pointee.pkt_timebase = stream.pointee.time_base
         result = avcodec_open2(context, codec, nil)
         guard result >= 0 else { throw failure("cannot open its decoder: \(FFmpegSupport.describe(result))") }
@@ -31,9 +35,6 @@ final class FFmpegDecoder {
         av_frame_free(&frame)
         avcodec_free_context(&context)
     }
-
-    /// Whether the end of the stream was sent (`send(nil)`); only `flush()` makes the decoder take packets again.
-    private(set) var draining = false
 
     /// Feeds one packet, or nil to drain the frames still held at the end of the stream.
     private func send(_ packet: UnsafeMutablePointer<AVPacket>?) throws {

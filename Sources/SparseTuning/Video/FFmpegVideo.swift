@@ -61,10 +61,11 @@ public final class FFmpegVideo: VideoReader {
             throw SparseTuningError("cannot read video '\(path)': frame \(bad) is out of range (\(frameCount) frames)")
         }
         input.deadline.restart()
+        let wanted = Set(indices)
         var decoded: [Int: RGBImage] = [:]
         do {
-            for target in Set(indices).sorted() where decoded[target] == nil {
-                try decode(upTo: target, wanted: Set(indices), into: &decoded)
+            for target in wanted.sorted() where decoded[target] == nil {
+                try decode(upTo: target, wanted: wanted, into: &decoded)
             }
         } catch {
             position = nil
