@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 // SparseTuning: Sparse-Tuning (token sparsification + Dense Adapters) for Vision Transformers on the CPU.
 // Builds on Linux (x86-64; Debian/Ubuntu packages libdnnl-dev with its OpenMP runtime libgomp, libjpeg-turbo,
-// libpng, libcairo2-dev with fonts-dejavu-core for the figures, libopenmpi-dev for data-parallel training):
+// libpng, libcairo2-dev with fonts-dejavu-core for the figures, libopenmpi-dev for data-parallel training, FFmpeg's
+// libavformat/libavcodec/libswscale/libavutil for video files):
 // oneDNN's OpenMP threads and glibc are part of the design, so no Apple platform is declared.
 import PackageDescription
 
@@ -25,18 +26,24 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
     ],
     targets: [
-        // System libraries (Debian: libdnnl-dev, libjpeg62-turbo-dev, libpng-dev, libcairo2-dev, libopenmpi-dev).
+        // System libraries (Debian: libdnnl-dev, libjpeg62-turbo-dev, libpng-dev, libcairo2-dev, libopenmpi-dev,
+        // libavformat-dev libavcodec-dev libswscale-dev libavutil-dev).
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng"),
         .systemLibrary(name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
         .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "mpi-c", providers: [.apt(["libopenmpi-dev"])]),
+        // FFmpeg for video files: one pkg-config name (SwiftPM takes one); the modulemap links all four libraries.
+        .systemLibrary(
+            name: "CFFmpeg", path: "Sources/CFFmpeg", pkgConfig: "libavformat",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]
+        ),
         // C kernels the Swift compiler does not vectorise for baseline x86-64 (bf16 conversion).
         .target(name: "CKernels", path: "Sources/CKernels"),
         .target(
             name: "SparseTuning",
             dependencies: [
-                "CDNNL", "CJPEG", "CPNG", "CCairo", "CKernels",
+                "CDNNL", "CJPEG", "CPNG", "CCairo", "CFFmpeg", "CKernels",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
         ),

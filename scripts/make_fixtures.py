@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Regenerate the PyTorch reference fixtures that the Swift tests compare against.
 
-Run from anywhere:  /work/venv/bin/python scripts/make_fixtures.py [--only vit,checkpoint,image,sparse,training,hf]
+Run from anywhere:  /work/venv/bin/python scripts/make_fixtures.py [--only vit,checkpoint,image,sparse,training,hf,families,video]
 
 Needs Python >= 3.10 with torch (CPU), numpy, safetensors, pillow; timm (+ torchvision)
 for the timm cross-checks and the image fixtures (see scripts/README.md for the venv recipe,
@@ -79,6 +79,13 @@ video_models  (scripts/fixtures/video_model_fixtures.py)
         false) from save_pretrained, the classifier's weights under the original VideoMAE names, a timm ViT for the
         per-frame model; io.safetensors: clips x (2, 4, 3, 16, 16), transformers' logits and features, timm per
         frame + mean pooling. sparse cases videomae_dense, perframe_attention_dense (decision 11).
+video  (scripts/fixtures/video_fixtures.py; needs only the ffmpeg CLI with libx264 and libvpx)
+    -> Tests/SparseTuningTests/Fixtures/video/ (about 220 KB)
+        clip_h264.mp4 (B-frames, GOP 4), clip_vp9.webm, clip_mjpeg.avi, clip_mpeg4.avi (B-frames, packets
+        without pts), clip_h264.h264 (raw, no timestamps; decodes to clip_h264.rgb): 48x32, 10 frames at 10 fps, a square
+        moving one step per frame; clip_*.rgb: ffmpeg's own decode of each (`-fps_mode passthrough -f rawvideo
+        -pix_fmt rgb24`), frames of (32, 48, 3) bytes back to back; bad inputs truncated.mp4 (faststart, cut
+        in half), truncated_tail.mp4 (cut inside the 9th packet), text.mp4, audio_only.wav, empty.mp4, huge.y4m (claims 12000x10000).
 checkpoint  (scripts/fixtures/checkpoint_fixtures.py, owned by its author)
 image       (scripts/fixtures/image_fixtures.py, owned by its author)
 """
@@ -100,6 +107,7 @@ FIXTURE_MODULES = [
     ("hf", "hf_fixtures.py"),
     ("families", "family_fixtures.py"),
     ("video_models", "video_model_fixtures.py"),
+    ("video", "video_fixtures.py"),
 ]
 
 
