@@ -1,7 +1,9 @@
 // `sparse-tune demo`: the main job on built-in data. Generates two synthetic tasks in the VTAB-1K layout, pretrains
 // a small ViT on the first (four shapes), fine-tunes it on the second (four other shapes) with sparse-tuning, linear,
 // adaptformer and full fine-tuning — each as a `sparse-tune train` child process, as a user would run it — then
-// benchmarks inference and prints one comparison table.
+// benchmarks inference and prints one comparison table. With `--video`, the same on clips: a small VideoMAE-style
+// space-time model pretrained on half of a moving-square dataset (the label is the direction of motion) and
+// fine-tuned on the other half.
 import ArgumentParser
 import Foundation
 import SparseTuning
@@ -15,14 +17,22 @@ struct DemoCommand: ParsableCommand {
     var out: String?
     @Option(help: "Methods to fine-tune with.")
     var methods: String = "sparse-tuning,linear,adaptformer,full"
-    @Option(name: .customLong("pretrain-epochs"), help: "Pretraining epochs.")
-    var pretrainEpochs: Int = 20
+    @Option(name: .customLong("pretrain-epochs"), help: "Pretraining epochs (default 20; 30 with --video).")
+    var pretrainEpochs: Int?
     @Option(name: .customLong("finetune-epochs"), help: "Fine-tuning epochs per method.")
     var finetuneEpochs: Int = 15
     @Flag(help: "A much smaller run (seconds), for smoke tests.")
     var quick = false
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
+    @Flag(help: "Video: a space-time model on generated clips of a moving square (labels: its direction; no flips).")
+    var video = false
+
+    /// The small video model of the demo: 4-frame 32×32 clips, patch 8, tubelets of 2 frames (32 tokens), width 48, 2 blocks.
+    static let videoArchitecture = ["--dim", "48", "--depth", "2", "--heads", "4", "--mlp", "96", "--patch", "8", "--image-size", "32",
+                                    "--frames", "4", "--tubelet", "2"]
+    /// Clip settings of the video demo: every other frame of the 8-frame videos, one view, no flips.
+    static let videoClips = ["--recipe", "ssv2", "--sampling", "dense", "--frame-stride", "2", "--clips", "1", "--crops", "1"]
 
     /// The small ViT of the demo: 64×64 images, patch 8 (65 tokens), width 64, 6 blocks.
     static let architecture = ["--dim", "64", "--depth", "6", "--heads", "4", "--mlp", "256", "--patch", "8", "--image-size", "64"]
@@ -36,29 +46,44 @@ struct DemoCommand: ParsableCommand {
         }
         let threadArgs = threads.map { ["--threads", "\($0)"] } ?? []
         let size = 64
-        let (pretrainCount, finetuneCount, testCount) = quick ? (128, 64, 64) : (3000, 400, 400)
-        let (preEpochs, ftEpochs) = quick ? (1, 1) : (pretrainEpochs, finetuneEpochs)
+        let (pretrainCount, finetuneCount, testCount) = quick ? (128, 64, 64) : video ? (1200, 400, 200) : (3000, 400, 400)
+        let (preEpochs, ftEpochs) = quick ? (1, 1) : (pretrainEpochs ?? (video ? 30 : 20), finetuneEpochs)
+        let unit = video ? "clips" : "images"
 
         note("1/4 writing synthetic data to \(dir)")
-        let shapes = try SyntheticImages(size: size, classes: 4, labeling: .shape)
-        let newShapes = try SyntheticImages(size: size, classes: 4, labeling: .shape, firstShape: 4)
-        let pretrainData = try shapes.writeVTABTask(root: dir, task: "shapes", trainCount: pretrainCount, testCount: testCount, seed: 1, writeClassNames: true)
-        let finetuneData = try newShapes.writeVTABTask(root: dir, task: "new-shapes", trainCount: finetuneCount, testCount: testCount, seed: 2, writeClassNames: true)
+        let pretrainData: String, finetuneData: String, pretrainWhat: String, finetuneWhat: String
+        if video {
+            let clips = try SyntheticVideos(size: 32, frames: 8)
+            pretrainData = try clips.writeDataset(root: "\(dir)/moving", trainCount: pretrainCount, valCount: testCount, seed: 1)
+            finetuneData = try clips.writeDataset(root: "\(dir)/moving-new", trainCount: finetuneCount, valCount: testCount, seed: 2)
+            pretrainWhat = "moving squares (\(SyntheticVideos.directions.joined(separator: ", ")))"
+            finetuneWhat = "new moving-square clips"
+        } else {
+            let shapes = try SyntheticImages(size: size, classes: 4, labeling: .shape)
+            let newShapes = try SyntheticImages(size: size, classes: 4, labeling: .shape, firstShape: 4)
+            pretrainData = try shapes.writeVTABTask(root: dir, task: "shapes", trainCount: pretrainCount, testCount: testCount, seed: 1, writeClassNames: true)
+            finetuneData = try newShapes.writeVTABTask(root: dir, task: "new-shapes", trainCount: finetuneCount, testCount: testCount, seed: 2, writeClassNames: true)
+            pretrainWhat = "'shapes' (\(shapes.classNames.joined(separator: ", ")))"
+            finetuneWhat = "'new-shapes' (\(newShapes.classNames.joined(separator: ", ")))"
+        }
+        let architecture = video ? Self.videoArchitecture : Self.architecture
+        let clipArgs = video ? Self.videoClips : []
 
-        note("2/4 pretraining the backbone from random weights on 'shapes' (\(shapes.classNames.joined(separator: ", ")); \(pretrainCount) images, \(preEpochs) epochs)")
+        note("2/4 pretraining the backbone from random weights on \(pretrainWhat); \(pretrainCount) \(unit), \(preEpochs) epochs")
         let backbone = "\(dir)/backbone.safetensors"
-        let pre = try child(TrainJSON.self, ["train", "--method", "full", "--data", pretrainData, "--epochs", "\(preEpochs)", "--batch", "64",
-                             "--lr", "3e-3", "--warmup-epochs", "2", "--weight-decay", "0.05", "--output", backbone, "--json"]
-                            + Self.architecture + threadArgs)
-        note(String(format: "    pretrained: %.1f%% top-1 on held-out shapes", 100 * (pre.evalTop1 ?? 0)))
+        let pre = try child(TrainJSON.self, ["train", "--method", "full", "--data", pretrainData, "--epochs", "\(preEpochs)", "--batch", video ? "32" : "64",
+                             "--lr", video ? "2e-3" : "3e-3", "--warmup-epochs", "2", "--weight-decay", "0.05", "--output", backbone, "--json"]
+                            + architecture + clipArgs + threadArgs)
+        note(String(format: "    pretrained: %.1f%% top-1 on held-out %@", 100 * (pre.evalTop1 ?? 0), unit))
 
-        note("3/4 fine-tuning on 'new-shapes' (\(newShapes.classNames.joined(separator: ", ")); \(finetuneCount) images, \(ftEpochs) epochs) with \(methodList.joined(separator: ", "))")
+        note("3/4 fine-tuning on \(finetuneWhat); \(finetuneCount) \(unit), \(ftEpochs) epochs, with \(methodList.joined(separator: ", "))")
         var rows: [(train: TrainJSON, inferImagesPerSecond: Double)] = []
         for m in methodList {
             let task = "\(dir)/\(m).safetensors"
             var args = ["train", "--weights", backbone, "--method", m, "--data", finetuneData, "--epochs", "\(ftEpochs)",
-                        "--batch", "32", "--warmup-epochs", "2", "--output", task, "--json"] + threadArgs
-            if m == "full" { args += ["--lr", "2e-4"] }
+                        "--batch", "32", "--warmup-epochs", "2", "--output", task, "--json"] + threadArgs + clipArgs
+            if video { args += ["--frames", "4", "--lr", m == "full" ? "2e-4" : "2e-3"] }
+            if m == "full" && !video { args += ["--lr", "2e-4"] }
             let r = try child(TrainJSON.self, args)
             note(String(format: "    %@: %.1f%% top-1", m, 100 * (r.evalTop1 ?? 0)))
             let bench = try child(BenchJSON.self, ["bench", "--weights", backbone, "--weights", task, "--batch", "32", "--min-time", quick ? "0" : "2",
@@ -67,15 +92,20 @@ struct DemoCommand: ParsableCommand {
         }
 
         note("4/4 done")
-        print("\nFine-tuning a ViT pretrained on four shapes (width 64, 6 blocks, 64×64 images) to four new shapes; \(ftEpochs) epochs each:")
-        print("method          top-1    trainable   GFLOPs   train img/s   infer img/s   peak RSS MiB")
+        if video {
+            print("\nFine-tuning a space-time ViT pretrained on moving-square clips (width 48, 2 blocks, 4 frames of 32×32, tubelets of 2) on new clips; \(ftEpochs) epochs each:")
+        } else {
+            print("\nFine-tuning a ViT pretrained on four shapes (width 64, 6 blocks, 64×64 images) to four new shapes; \(ftEpochs) epochs each:")
+        }
+        let u = video ? "clip" : "img"
+        print("method          top-1    trainable   GFLOPs   train \(u)/s   infer \(u)/s   peak RSS MiB")
         for (r, inferImagesPerSecond) in rows {
             let name = r.method.padding(toLength: 14, withPad: " ", startingAt: 0)
             print(name + String(format: " %6.1f%%  %9.1f K  %7.3f  %12.1f  %12.1f  %13.0f",
                          100 * (r.evalTop1 ?? 0), Double(r.trainableParameters) / 1e3, r.gflops,
                          r.trainImagesPerSecond, inferImagesPerSecond, r.peakRSSMB))
         }
-        print("GFLOPs per image follow fvcore (1 multiply-accumulate = 1 FLOP); train img/s include data loading and evaluation;"
+        print("GFLOPs per \(video ? "clip" : "image") follow fvcore (1 multiply-accumulate = 1 FLOP); train img/s include data loading and evaluation;"
               + " peak RSS is each training process's. Files: \(dir)")
     }
 

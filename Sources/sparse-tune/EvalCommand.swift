@@ -12,6 +12,7 @@ struct EvalCommand: ParsableCommand {
     var weights: [String] = []
     @OptionGroup var model: ModelOptions
     @OptionGroup var dataOptions: DataOptions
+    @OptionGroup var videoOptions: VideoOptions
     @Option(name: .customLong("batch"), help: "Batch size.") var batchSize: Int = 64
     @Option(help: "Write the confusion matrix (rows: true class, columns: predicted) as CSV here.") var confusion: String?
     @Option(help: "Write each image's prediction as CSV here (index, image, label, predicted, in dataset order).") var predictions: String?
@@ -20,6 +21,8 @@ struct EvalCommand: ParsableCommand {
     func run() throws {
         guard !weights.isEmpty else { throw SparseTuningError("eval needs --weights BACKBONE --weights TASK.safetensors") }
         guard batchSize > 0 else { throw SparseTuningError("--batch must be positive (got \(batchSize))") }
+        let expectVideo = model.frames != nil || (try? isVideoTask()) == true
+        if let videoFormat = try dataOptions.videoFormat(expectVideo: expectVideo) { return try runVideo(videoFormat) }
         let format = try dataOptions.parsedFormat()
         guard let source = try dataOptions.evalSource(format) else {
             throw SparseTuningError("no evaluation split in \(dataOptions.data); give --eval-split")
@@ -33,6 +36,7 @@ struct EvalCommand: ParsableCommand {
                                             workers: dataOptions.workers, skipBadImages: dataOptions.skipBadImages)
         let names = built.classNames ?? source.classNames
         if let predictions { try result.writePredictionsCSV(to: predictions, source: source) }
+        if let confusion { try result.confusion.writeCSV(to: confusion, classNames: names) }
         let perClass = result.confusion.perClassAccuracy
         if json {
             try printJSON(EvalJSON(result, classNames: names))
@@ -47,6 +51,48 @@ struct EvalCommand: ParsableCommand {
             print("  \(name.padding(toLength: max(12, name.count), withPad: " ", startingAt: 0))  "
                   + (a.map { String(format: "%6.2f%%", 100 * $0) } ?? "   n/a") + "  (\(result.confusion.support(i)) images)")
         }
+        if let confusion { print("confusion matrix written to \(confusion)") }
+    }
+
+    /// Whether the weights are a video task (a task file with clip settings) — read from the headers only.
+    private func isVideoTask() throws -> Bool {
+        for w in weights.reversed() {
+            let info = try Checkpoint.inspect(w)
+            if let json = info.metadata[TaskConfig.metadataKey] { return try TaskConfig.decode(json, file: info.path).video != nil }
+        }
+        return false
+    }
+
+    /// Multi-view evaluation of a video model on a video dataset's evaluation split.
+    private func runVideo(_ format: VideoDatasetFormat) throws {
+        let built = try buildModel(model, weights: weights)
+        let vit = built.model
+        guard vit.config.isVideo else {
+            throw SparseTuningError("\(dataOptions.data) holds videos but the model is an image model; give --frames T (per-frame) or a video task file")
+        }
+        if built.task == nil { note("note: no task file among --weights; evaluating the checkpoint's own head") }
+        guard let videos = try dataOptions.videoEval(format) else {
+            throw SparseTuningError("no evaluation split in \(dataOptions.data); give --eval-split")
+        }
+        let settings = try videoOptions.settings(base: built.task?.video ?? VideoOptions.defaults(for: format), frames: vit.config.frames)
+        let progress = json ? nil : ProgressLine(epochs: 1, stepsPerEpoch: videos.count)
+        let every = max(1, videos.count / 10)  // about ten progress lines
+        let result = try Evaluator.evaluate(vit, videos: videos, settings: settings, size: vit.config.imageSize,
+                                            normalization: try dataOptions.videoNormalization(task: built.task, file: built.taskFile),
+                                            workers: dataOptions.workers, skipBadVideos: videoOptions.skipBadVideos || dataOptions.skipBadImages,
+                                            frameTemplate: videoOptions.frameTemplate, viewBatch: batchSize) { done, total in
+            if done % every == 0 || done == total { progress?.message("evaluated \(done)/\(total) videos") }
+        }
+        let names = built.classNames ?? videos.classNames
+        if let confusion { try result.confusion.writeCSV(to: confusion, classNames: names) }
+        if json {
+            try printJSON(EvalJSON(result, classNames: names, video: settings))
+            return
+        }
+        print(String(format: "%d videos, %d×%d views (%@): top-1 %.2f%%, top-5 %.2f%%, loss %.4f, %.2f videos/s", result.samples,
+                     settings.clips, settings.crops, "\(settings.sampling)", 100 * result.top1, 100 * result.top5, result.loss,
+                     result.imagesPerSecond)
+              + (result.skipped > 0 ? ", \(result.skipped) unreadable videos skipped" : ""))
         if let confusion { print("confusion matrix written to \(confusion)") }
     }
 }

@@ -26,6 +26,8 @@ struct ModelOptions: ParsableArguments {
     var act: String?
     @Option(help: "Frames per clip. With an image backbone, T > 1 makes a per-frame video model (each frame its own sequence, features pooled over time); a VideoMAE checkpoint takes its config.json's num_frames (else 16) unless given. Inputs are then (B, T, 3, H, W).")
     var frames: Int?
+    @Option(help: "Without a checkpoint: a VideoMAE-style space-time model whose patches span this many frames (no class token, fixed sinusoid positions, mean pooling). With a VideoMAE checkpoint the tensors say it.")
+    var tubelet: Int?
     @Option(name: .customLong("temporal-pool"), help: "Per-frame video model: how frame features become the clip's: mean (default) or attention (a learned query, trained with the head).")
     var temporalPool: String?
     @Option(help: "Threads for oneDNN and the Swift kernels (default: all cores).")
@@ -163,6 +165,15 @@ struct ModelOptions: ParsableArguments {
         }
         if let act { c.activation = try parsedActivation(act) }
         if let frames { c.frames = frames }
+        if let tubelet {
+            if let t = c.tubelet, t != tubelet {
+                throw SparseTuningError("--tubelet \(tubelet) disagrees with the checkpoint's tubelets of \(t) frames (drop the flag)")
+            }
+            c.tubelet = tubelet
+            c.classToken = false
+            c.sinusoidalPositions = true
+            c.pool = .avg
+        }
         try c.validate()
     }
 

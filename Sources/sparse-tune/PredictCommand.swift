@@ -6,13 +6,16 @@ import SparseTuning
 struct PredictCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "predict",
-        abstract: "Classify JPEG/PNG images and print the top classes with probabilities.")
+        abstract: "Classify JPEG/PNG images, or videos with a video model, and print the top classes with probabilities.")
 
     @Option(name: .customLong("weights"), help: "Checkpoint (.safetensors, Google .npz, or a Hugging Face ViT directory); repeat to layer files.")
     var weights: [String] = []
     @OptionGroup var model: ModelOptions
     @Option(name: .customLong("image"), help: "Image file (JPEG or PNG); repeat for several.")
     var images: [String] = []
+    @Option(name: .customLong("video"), help: "Video file (any container/codec FFmpeg reads) or frame folder, for a video model; repeat for several. Scored with the task's test views (softmax averaged; --clips/--crops override).")
+    var videos: [String] = []
+    @OptionGroup var videoOptions: VideoOptions
     @Option(help: "How many classes to print per image.")
     var top: Int = 5
     @Option(help: "Text file with one class name per line (line k = class k).")
@@ -30,13 +33,18 @@ struct PredictCommand: ParsableCommand {
 
     func run() throws {
         guard !weights.isEmpty else { throw SparseTuningError("predict needs --weights FILE") }
-        guard !images.isEmpty else { throw SparseTuningError("predict needs at least one --image FILE") }
+        guard !images.isEmpty || !videos.isEmpty else { throw SparseTuningError("predict needs at least one --image FILE or --video FILE") }
+        guard images.isEmpty || videos.isEmpty else { throw SparseTuningError("give --image or --video, not both") }
         guard top > 0 else { throw SparseTuningError("--top must be positive (got \(top))") }
         guard batchSize > 0 else { throw SparseTuningError("--batch must be positive (got \(batchSize))") }
         let built = try buildModel(model, weights: weights)
         let vit = built.model
         guard vit.config.classes > 0 else { throw SparseTuningError("the model has no head (--classes 0); nothing to predict") }
         let names = try labels.map { try readLabels($0, classes: vit.config.classes) } ?? built.classNames
+        if !videos.isEmpty { return try predictVideos(built, names: names) }
+        guard !vit.config.isVideo else {
+            throw SparseTuningError("this is a video model (\(vit.config.frames)-frame clips); give --video FILE")
+        }
         let pre = try built.preprocessor(resize: resize, cropPct: cropPct, norm: norm, defaultMode: .shortSideCrop(cropPct: 0.9))
         var results: [PredictJSON.Prediction] = []
         for start in stride(from: 0, to: images.count, by: batchSize) {
@@ -63,6 +71,64 @@ struct PredictCommand: ParsableCommand {
                 print(String(format: "  %d. %@  %.4f", rank + 1, e.label, e.probability))
             }
         }
+    }
+}
+
+extension PredictCommand {
+    /// Each video's views through the model, softmax averaged.
+    private func predictVideos(_ built: BuiltModel, names: [String]?) throws {
+        let vit = built.model
+        guard vit.config.isVideo else {
+            throw SparseTuningError("--video needs a video model: a video task file, a VideoMAE checkpoint, or --frames T for a per-frame model")
+        }
+        let settings = try videoOptions.settings(base: built.task?.video ?? .kinetics, frames: vit.config.frames)
+        let views = try settings.views()
+        let k = vit.config.classes
+        let dataset = try VideoDataset(paths: videos, labels: videos.map { _ in 0 }, classNames: (0..<k).map { "\($0)" })
+        let samples = try VideoViewSamples(dataset: dataset, sampling: settings.sampling, views: views, size: vit.config.imageSize,
+                                           normalization: try videoNormalization(built), frameTemplate: videoOptions.frameTemplate)
+        var results: [PredictJSON.Prediction] = []
+        for (i, path) in videos.enumerated() {
+            let floats = try samples.load(i, seed: 0, epoch: 0)  // (V, T, 3, S, S)
+            let clips = Tensor(shape: samples.sampleShape, values: floats)
+            var mean = [Float](repeating: 0, count: k)
+            var start = 0
+            while start < views.count {  // --batch views per forward pass
+                let v = min(batchSize, views.count - start)
+                let per = clips.count / views.count
+                let part = Tensor(uninitialized: [v] + Array(samples.sampleShape.dropFirst()))  // (v, T, 3, S, S)
+                part.data.update(from: clips.data + start * per, count: v * per)
+                let logits = try vit.forward(part)  // (v, K)
+                for r in 0..<v {
+                    let p = softmax(Array(UnsafeBufferPointer(start: logits.data + r * k, count: k)))
+                    for c in 0..<k { mean[c] += p[c] / Float(views.count) }
+                }
+                start += v
+            }
+            let order = mean.indices.sorted { mean[$0] > mean[$1] || (mean[$0] == mean[$1] && $0 < $1) }.prefix(top)
+            let guesses = order.map { c in
+                PredictJSON.Guess(class: c, label: names.flatMap { c < $0.count ? $0[c] : nil } ?? "\(c)", probability: Double(mean[c]))
+            }
+            results.append(PredictJSON.Prediction(video: path, views: views.count, top: guesses))
+        }
+        if json {
+            try printJSON(PredictJSON(predictions: results))
+            return
+        }
+        for r in results {
+            print("\(r.video!) (\(views.clips)×\(views.crops) views)")
+            for (rank, e) in r.top.enumerated() { print(String(format: "  %d. %@  %.4f", rank + 1, e.label, e.probability)) }
+        }
+    }
+
+    /// `--norm`, else the task file's, else ImageNet's (the video pipelines').
+    private func videoNormalization(_ built: BuiltModel) throws -> Normalization {
+        if let norm {
+            guard let n = Normalization(name: norm) else { throw SparseTuningError("--norm '\(norm)' is not valid; expected inception or imagenet") }
+            return n
+        }
+        if let p = built.task?.preprocessing { return try p.channelNormalization(file: built.taskFile ?? "task file") }
+        return .imagenet
     }
 }
 
