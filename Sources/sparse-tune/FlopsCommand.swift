@@ -18,10 +18,16 @@ struct FlopsCommand: ParsableCommand {
         try tuning.validate(depth: config.depth)
         let report = FLOPCounter.count(config, tuning: tuning)
         if json {
-            try printJSON(FlopsJSON(report, imageSize: config.imageSize))
+            var out = FlopsJSON(report, imageSize: config.imageSize)
+            out.frames = config.isVideo ? config.frames : 1
+            out.sequences = report.sequences
+            try printJSON(out)
             return
         }
-        print("FLOPs, fvcore convention (1 multiply-accumulate = 1 FLOP), one \(config.imageSize)×\(config.imageSize) image")
+        let what = !config.isVideo ? "one \(config.imageSize)×\(config.imageSize) image"
+            : "one clip of \(config.frames) frames of \(config.imageSize)×\(config.imageSize) "
+                + (config.tubelet.map { "(space-time tubelets of \($0) frames)" } ?? "(each frame its own sequence; blocks below are per frame)")
+        print("FLOPs, fvcore convention (1 multiply-accumulate = 1 FLOP), \(what)")
         print("block  tokens in → out   GFLOPs")
         for (l, b) in report.blocks.enumerated() {
             print(String(format: "%5d  %9d → %-5d  %8.4f", l, b.tokensIn, b.tokensOut, Double(b.flops.total) / 1e9))

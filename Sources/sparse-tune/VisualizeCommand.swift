@@ -19,6 +19,9 @@ struct VisualizeCommand: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @Option(name: .customLong("image"), help: "Image file (JPEG or PNG); repeat for several.")
     var images: [String] = []
+    @Option(name: .customLong("video"), help: "Video file or frame folder, for a video model: a frame grid — one row per frame (per-frame model) or per tubelet time slice (space-time model), one column per sparsifying block; the centre clip and crop of the task's test views.")
+    var video: String?
+    @OptionGroup var videoOptions: VideoOptions
     @Option(help: "Output file: .png, .svg or .pdf, which picks the format (only with one --image; default: next to the image, NAME-kept.png).")
     var out: String?
     @Option(help: "Format of the default outputs NAME-kept.FORMAT: png, svg or pdf.")
@@ -32,12 +35,13 @@ struct VisualizeCommand: ParsableCommand {
 
     func run() throws {
         guard !weights.isEmpty else { throw SparseTuningError("visualize needs --weights FILE") }
-        guard !images.isEmpty else { throw SparseTuningError("visualize needs an --image FILE") }
+        guard !images.isEmpty || video != nil else { throw SparseTuningError("visualize needs an --image FILE or a --video FILE") }
+        guard images.isEmpty || video == nil else { throw SparseTuningError("give --image or --video, not both") }
         guard let defaultFormat = FigureFormat(rawValue: format.lowercased()) else {
             throw SparseTuningError("--format '\(format)' is not a figure format; expected png, svg or pdf")
         }
         if let out {
-            guard images.count == 1 else { throw SparseTuningError("--out names one file; give one --image (got \(images.count))") }
+            guard images.count <= 1 else { throw SparseTuningError("--out names one file; give one --image (got \(images.count))") }
             _ = try FigureFormat(path: out)
         }
         let built = try buildModel(model, weights: weights)
@@ -52,6 +56,8 @@ struct VisualizeCommand: ParsableCommand {
                 + "); give --keep-rate below 1 (and --ts-layers), or a task file trained with sparsification")
         }
         let cfg = vit.config
+        if let video { return try visualizeVideo(video, built: built, defaultFormat: defaultFormat) }
+        guard !cfg.isVideo else { throw SparseTuningError("this is a video model; give --video FILE") }
         let pre = try built.preprocessor(resize: resize, cropPct: cropPct, norm: norm, defaultMode: .squash)
         let decoded = try images.map { try ImageDecoder.decode(path: $0) }
         let result = try vit.forwardResult(pre.batch(decoded))
@@ -89,6 +95,58 @@ struct VisualizeCommand: ParsableCommand {
                 print(line)
             }
         }
+    }
+}
+
+extension VisualizeCommand {
+    /// The kept tokens of a clip's centre view as a frame grid.
+    private func visualizeVideo(_ path: String, built: BuiltModel, defaultFormat: FigureFormat) throws {
+        let vit = built.model, cfg = vit.config
+        guard cfg.isVideo else { throw SparseTuningError("--video needs a video model (a video task file, a VideoMAE checkpoint, or --frames T)") }
+        var settings = try videoOptions.settings(base: built.task?.video ?? .kinetics, frames: cfg.frames)
+        settings.clips = 1
+        settings.crops = 1
+        let dataset = try VideoDataset(paths: [path], labels: [0], classNames: ["0"])
+        let normalization: Normalization
+        if let norm {
+            guard let n = Normalization(name: norm) else { throw SparseTuningError("--norm '\(norm)' is not valid; expected inception or imagenet") }
+            normalization = n
+        } else if let p = built.task?.preprocessing {
+            normalization = try p.channelNormalization(file: built.taskFile ?? "task file")
+        } else {
+            normalization = .imagenet
+        }
+        let samples = try VideoViewSamples(dataset: dataset, sampling: settings.sampling, views: try settings.views(),
+                                           size: cfg.imageSize, normalization: normalization, frameTemplate: videoOptions.frameTemplate)
+        let frames = try samples.frames(0)  // T frames of S×S
+        let clip = Tensor(shape: samples.sampleShape, values: try samples.load(0, seed: 0, epoch: 0))  // (1, T, 3, S, S)
+        let result = try vit.forwardResult(clip)
+        guard !result.reductions.isEmpty else {
+            throw SparseTuningError("no block dropped any token (keep rate \(vit.tuning.keepRate)); give --keep-rate below 1 or a task file trained with sparsification")
+        }
+        let g = (cfg.imageSize / cfg.patch) * (cfg.imageSize / cfg.patch)
+        let name = (path as NSString).lastPathComponent
+        let settingsText = "keep rate \(AxisTicks.format(vit.tuning.keepRate)), blocks \(result.reductions.keys.sorted().map(String.init).joined(separator: ","))"
+        let figure: Figure
+        if let t = cfg.tubelet {
+            // Space-time tokens (time slice, row, column): the slices' first frames one above the other are exactly
+            // that token order, so one panel per block covers the clip.
+            let slices = stride(from: 0, to: frames.count, by: t).map { frames[$0] }
+            let tall = RGBImage(width: cfg.imageSize, height: cfg.imageSize * slices.count, pixels: slices.flatMap(\.pixels))
+            let trace = try SparsificationTrace(reductions: result.reductions, sample: 0, patchCount: slices.count * g)
+            figure = try KeptTokenFigure(image: tall, patch: cfg.patch, trace: trace,
+                                         title: "\(name): \(slices.count) time slices of \(t) frames (top to bottom); \(settingsText)").figure()
+        } else {
+            // Per-frame model: each frame its own sequence, one row of panels per frame.
+            figure = Figure.stacked(try frames.enumerated().map { i, frame in
+                let trace = try SparsificationTrace(reductions: result.reductions, sample: i, patchCount: g)
+                return try KeptTokenFigure(image: frame, patch: cfg.patch, trace: trace,
+                                           title: "\(name): frame \(i + 1)/\(frames.count); \(settingsText)").figure()
+            })
+        }
+        let output = out ?? pathWithSuffix(path.hasSuffix("/") ? String(path.dropLast()) : path, "-kept", ext: defaultFormat.rawValue)
+        try figure.write(to: output)
+        print("\(path) → \(output)")
     }
 }
 

@@ -44,6 +44,36 @@ final class VideoEndToEndTests: XCTestCase {
         for i in 0..<4 where predictions[i]?["top"]?[0]?["label"]?.string == SyntheticVideos.directions[i] { right += 1 }
         XCTAssertGreaterThanOrEqual(right, 3, o3)
         XCTAssertEqual(predictions[0]?["views"]?.int, 1)
+
+        // visualize --video: the kept space-time tokens as a frame grid.
+        let figure = "\(dir)/kept.png"
+        let (c4, o4, e4) = try runSparseTune(["visualize", "--weights", backbone, "--weights", task, "--video", folders[1],
+                                              "--out", figure, "--threads", "2"])
+        XCTAssertEqual(c4, 0, e4)
+        XCTAssertTrue(o4.contains(figure), o4)
+        XCTAssertEqual(try PNGDecoder.decode(Data(contentsOf: URL(fileURLWithPath: figure)), name: figure).width > 100, true)
+    }
+
+    func testBadVideosNamedOrSkipped() throws {
+        let dir = temporaryDirectory(self)
+        let data = "\(dir)/moving"
+        try SyntheticVideos(size: 32, frames: 8).writeDataset(root: data, trainCount: 8, valCount: 4, seed: 9)
+        // A frame folder with a frame missing, and a text file posing as an mp4, in the training list.
+        try FileManager.default.removeItem(atPath: "\(data)/train/000002/img_00003.png")
+        try "not a video".write(toFile: "\(data)/train/bogus.mp4", atomically: true, encoding: .utf8)
+        let list = try String(contentsOfFile: "\(data)/train.csv", encoding: .utf8) + "train/bogus.mp4 1\n"
+        try list.write(toFile: "\(data)/train.csv", atomically: true, encoding: .utf8)
+        let backbone = fixturePath("video_models/moving_square_backbone.safetensors")
+        let args = ["train", "--weights", backbone, "--data", data, "--epochs", "1", "--batch", "4", "--frames", "4",
+                    "--recipe", "ssv2", "--sampling", "dense", "--frame-stride", "2", "--clips", "1", "--crops", "1",
+                    "--output", "\(dir)/task.safetensors", "--threads", "2", "--no-eval"]
+        let (code, _, err) = try runSparseTune(args)
+        XCTAssertNotEqual(code, 0)
+        XCTAssertTrue(err.contains("error:") && (err.contains("img_00003.png") || err.contains("bogus.mp4")), err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(dir)/task.safetensors"), "no task file from a failed epoch")
+        let (c2, o2, e2) = try runSparseTune(args + ["--skip-bad-videos", "--json"])
+        XCTAssertEqual(c2, 0, e2)
+        XCTAssertTrue(o2.contains("\"epochs\":1"), o2)
     }
 
     func testImageModelOnVideoDataIsAClearError() throws {

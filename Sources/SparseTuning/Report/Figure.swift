@@ -19,6 +19,23 @@ public struct Figure {
         self.draw = draw
     }
 
+    /// `figures` one below the other, `gap` units apart, left-aligned on a white page as wide as the widest.
+    public static func stacked(_ figures: [Figure], gap: Int = 8) -> Figure {
+        let width = figures.map(\.width).max() ?? 1
+        let height = max(1, figures.map(\.height).reduce(0, +) + gap * max(0, figures.count - 1))
+        return Figure(width: width, height: height) { ctx in
+            ctx.fillRect(x: 0, y: 0, width: Double(width), height: Double(height), color: .white)
+            var y = 0
+            for f in figures {
+                try ctx.saved {
+                    ctx.translate(x: 0, y: Double(y))
+                    try f.draw(ctx)
+                }
+                y += f.height + gap
+            }
+        }
+    }
+
     /// Writes the figure to `path` atomically, in `format`, or in the format `path`'s extension names when nil.
     /// - Throws: ``SparseTuningError`` naming `path` when the format is unknown, drawing fails or the file cannot
     ///   be written; an existing file at `path` is then left as it was.

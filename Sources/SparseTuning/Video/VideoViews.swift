@@ -55,6 +55,12 @@ public struct VideoViewSamples: SampleLoading {
     public func describe(_ index: Int) -> String { dataset.describe(index) }
 
     public func load(_ index: Int, seed: UInt64, epoch: Int) throws -> [Float] {
+        planes.floats(try frames(index))  // (V, T, 3, S, S)
+    }
+
+    /// The V·T frames of video `index`'s views as the model sees them (resized and cropped, before normalisation),
+    /// view-major: view v = clip `v / crops`, crop `v % crops`.
+    public func frames(_ index: Int) throws -> [RGBImage] {
         let video = try VideoOpener.open(dataset.paths[index], frameTemplate: frameTemplate)
         var frames: [RGBImage] = []  // V·T frames, view-major
         for clip in 0..<views.clips {
@@ -62,6 +68,6 @@ public struct VideoViewSamples: SampleLoading {
                                                                                      clips: views.clips)), size: size)
             for crop in 0..<views.crops { frames += TestCrop.crop(resized, size: size, crop: crop, crops: views.crops) }
         }
-        return planes.floats(frames)  // (V, T, 3, S, S)
+        return frames
     }
 }

@@ -1,4 +1,4 @@
-// `sparse-tune flops --json`: the fvcore FLOP count of one image, by operator and by block.
+// `sparse-tune flops --json`: the fvcore FLOP count of one image (or clip), by operator and by block.
 import SparseTuning
 
 /// What `flops --json` prints.
@@ -19,11 +19,15 @@ struct FlopsJSON: Encodable {
     var flops: Int
     var convention = "fvcore: one multiply-accumulate counts as one FLOP"
     var imageSize: Int
+    /// Frames per clip (1 for an image model) and the sequences each runs (T per frame, 1 space-time): the block
+    /// figures are per sequence, `gflops` per clip.
+    var frames = 1
+    var sequences = 1
     var byOperator: ByOperator
     var blocks: [Block]
 
     private enum CodingKeys: String, CodingKey {
-        case gflops, flops, convention, blocks, imageSize = "image_size", byOperator = "by_operator"
+        case gflops, flops, convention, blocks, frames, sequences, imageSize = "image_size", byOperator = "by_operator"
     }
 
     init(_ report: FLOPReport, imageSize: Int) {
