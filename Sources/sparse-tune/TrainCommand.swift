@@ -164,6 +164,9 @@ struct TrainCommand: ParsableCommand {
         var line = String(format: "done: %d epochs, final train loss %.4f, train acc %.2f%%", summary.epochs, summary.finalLoss,
                           100 * summary.trainAccuracy)
         if let e = summary.evaluation { line += String(format: ", eval top-1 %.2f%% (top-5 %.2f%%)", 100 * e.top1, 100 * e.top5) }
+        if summary.skippedSamples > 0 {
+            line += "; \(summary.skippedSamples) unreadable \(unit == "img" ? "images" : "videos") skipped"
+        }
         line += String(format: "; %.1f %@/s, peak RSS %.0f MiB; wrote %@", summary.imagesPerSecond, unit, summary.peakRSSMB, output)
         print(line)
     }

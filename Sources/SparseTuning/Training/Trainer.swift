@@ -103,6 +103,8 @@ public struct TrainingSummary: Sendable {
     /// Seconds this rank spent averaging gradients (0 alone), and the bytes it all-reduced per optimiser step.
     public var allreduceSeconds = 0.0
     public var allreduceBytesPerStep = 0
+    /// Distinct training samples left out because they could not be read (with ``TrainingOptions/skipBadImages``).
+    public var skippedSamples = 0
 }
 
 /// Trains a ``TunedViT`` on images or video clips.
@@ -420,6 +422,7 @@ public final class Trainer {
                                evaluation: evaluation, imagesPerSecond: Double(images) / max(seconds, 1e-9), seconds: seconds,
                                peakRSSMB: Benchmark.peakResidentMB(), featuresCached: cached, worldSize: collective.size,
                                allreduceSeconds: Double(allreduceNanoseconds) / 1e9,
-                               allreduceBytesPerStep: collective.size > 1 ? 4 * model.trainable.reduce(0) { $0 + $1.grad.count } : 0)
+                               allreduceBytesPerStep: collective.size > 1 ? 4 * model.trainable.reduce(0) { $0 + $1.grad.count } : 0,
+                               skippedSamples: Set(loader.skipped.map(\.index)).count)
     }
 }

@@ -21,6 +21,7 @@ struct TrainJSON: Codable {
     /// Processes of a data-parallel run (1 alone); rank 0's seconds in the gradient all-reduce and the bytes it
     /// all-reduces per step.
     var worldSize: Int
+    var skippedSamples: Int
     var allreduceSeconds: Double
     var allreduceBytesPerStep: Int
 
@@ -30,6 +31,7 @@ struct TrainJSON: Codable {
         case peakRSSMB = "peak_rss_mb", trainableParameters = "trainable_parameters"
         case trainableParametersWithoutHead = "trainable_parameters_without_head"
         case evalTop1 = "eval_top1", evalTop5 = "eval_top5", evalImagesPerSecond = "eval_images_per_s"
+        case skippedSamples = "skipped_samples"
         case worldSize = "world_size", allreduceSeconds = "allreduce_seconds", allreduceBytesPerStep = "allreduce_bytes_per_step"
     }
 
@@ -50,6 +52,7 @@ struct TrainJSON: Codable {
         evalTop5 = summary.evaluation?.top5
         evalImagesPerSecond = summary.evaluation?.imagesPerSecond
         worldSize = summary.worldSize
+        skippedSamples = summary.skippedSamples
         allreduceSeconds = summary.allreduceSeconds
         allreduceBytesPerStep = summary.allreduceBytesPerStep
     }
