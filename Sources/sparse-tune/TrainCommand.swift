@@ -155,7 +155,8 @@ struct TrainCommand: ParsableCommand {
     /// Runs the trainer and reports (rank 0).
     private func finish(_ trainer: Trainer, model vit: TunedViT, options: TrainingOptions, world: any Collective, unit: String) throws {
         let summary = try trainer.run(resume: resume, stopAfter: stopAfter,
-                                      progress: world.isLeader ? ProgressLine(epochs: options.epochs, stepsPerEpoch: trainer.stepsPerEpoch) : nil)
+                                      progress: world.isLeader ? ProgressLine(epochs: options.epochs, stepsPerEpoch: trainer.stepsPerEpoch,
+                                                                              unit: unit == "img" ? "img" : "clip") : nil)
         guard world.isLeader else { return }  // rank 0 reports for the run
         if json {
             try printJSON(TrainJSON(model: vit, summary: summary, output: output), pretty: false)

@@ -42,6 +42,7 @@ public final class ProgressLine {
     private var trainSteps = 0
     private var lastDraw = -Double.infinity
     private var lineShowing = false
+    private let unit: String
     private var lastText = ""
     private var lastTextDrawn = true
 
@@ -49,8 +50,11 @@ public final class ProgressLine {
     ///   - interactive: nil decides by whether stderr is a terminal (and `TERM` is not `dumb`).
     ///   - output: where text goes (default: stderr, unbuffered); tests capture it.
     ///   - clock: seconds from any fixed origin (default: the monotonic clock).
+    ///   - unit: what the throughput counts ("img", or "clip" for video).
     public init(epochs: Int, stepsPerEpoch: Int, interactive: Bool? = nil, plainInterval: Double = 30,
-                refreshInterval: Double = 0.2, output: ((String) -> Void)? = nil, clock: (() -> Double)? = nil) {
+                refreshInterval: Double = 0.2, output: ((String) -> Void)? = nil, clock: (() -> Double)? = nil,
+                unit: String = "img") {
+        self.unit = unit
         self.epochs = max(1, epochs)
         self.stepsPerEpoch = max(1, stepsPerEpoch)
         self.interactive = interactive ?? ProgressLine.stderrIsTerminal()
@@ -154,7 +158,7 @@ public final class ProgressLine {
         let throughput = imagesPerSecond.map { String(format: "%.1f", $0) } ?? "-"
         let remaining = eta.map(ProgressLine.formatDuration) ?? "-"
         return "epoch \(epoch + 1)/\(epochs)  step \(step)/\(stepsPerEpoch)  loss " + String(format: "%.4f", loss)
-            + "  lr " + String(format: "%.2e", Double(lr)) + "  \(throughput) img/s  ETA \(remaining)"
+            + "  lr " + String(format: "%.2e", Double(lr)) + "  \(throughput) \(unit)/s  ETA \(remaining)"
     }
 
     /// `h:mm:ss` (hours not wrapped at 24; negative and non-finite values as `-`).
