@@ -20,6 +20,10 @@ struct ForwardCommand: ParsableCommand {
 
     func run() throws {
         guard !weights.isEmpty else { throw SparseTuningError("forward needs --weights FILE") }
+        var vit = try buildModel(model, weights: weights).model
+        if dumpKept != nil, !(vit.tuning.reducesTokens && vit.tuning.reduction == .evit) {
+            throw SparseTuningError("--dump-kept needs EViT token sparsification (--keep-rate below 1)")
+        }
         let array = try NPY.read(path: input)
         guard let x = array.tensor, array.dtype == .float32 else {
             throw SparseTuningError("\(input): expected float32 ('<f4' or '>f4') data, found '\(array.descr)'")
@@ -30,11 +34,11 @@ struct ForwardCommand: ParsableCommand {
         if let s = model.imageSize, x.shape[x.shape.count - 2] != s || x.shape[x.shape.count - 1] != s {
             throw SparseTuningError("\(input): images are \(x.shape[x.shape.count - 2])×\(x.shape.last!) but --image-size is \(s)")
         }
-        var options = model
-        if x.shape.count == 5 && options.frames == nil { options.frames = x.shape[1] }  // clips: a video model of that length
-        let vit = try buildModel(options, weights: weights).model
-        if dumpKept != nil, !(vit.tuning.reducesTokens && vit.tuning.reduction == .evit) {
-            throw SparseTuningError("--dump-kept needs EViT token sparsification (--keep-rate below 1)")
+        if x.shape.count == 5 && !vit.config.isVideo && model.frames == nil {
+            // Clips for an image backbone: the per-frame video model of the input's length.
+            var options = model
+            options.frames = x.shape[1]
+            vit = try buildModel(options, weights: weights).model
         }
         let result = try vit.forwardResult(x)
         let logits = result.logits

@@ -120,7 +120,7 @@ final class TaskFileTests: XCTestCase {
         XCTAssertEqual(try jsonTree(out).keys, [
             "method", "epochs", "steps", "final_loss", "train_accuracy", "train_images_per_s", "seconds", "peak_rss_mb",
             "trainable_parameters", "trainable_parameters_without_head", "gflops", "output", "eval_top1", "eval_top5",
-            "eval_images_per_s", "world_size", "allreduce_seconds", "allreduce_bytes_per_step"])
+            "eval_images_per_s", "skipped_samples", "world_size", "allreduce_seconds", "allreduce_bytes_per_step"])
         return (backbone, task, data)
     }
 
