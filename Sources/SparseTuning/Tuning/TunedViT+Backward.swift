@@ -103,6 +103,19 @@ extension TunedViT {
         }
         arena.boundary()
 
+        blocksBackward(dX, top: depth - 1, tape: tape, arena: arena)
+    }
+
+    /// The backward pass of blocks `top` … ``firstTrainableBlock`` (and the embedding when the backbone trains), from
+    /// `dTop`, the gradient of block `top`'s output (B, N, C), plus gradients entering on the way: `dOutputs[l]` into
+    /// block l's output, `dReductionInputs[l]` into block l's reduction input (x after its attention residual) —
+    /// the multi-level features and restored positions of segmentation (docs/SEGMENTATION.md).
+    func blocksBackward(_ dTop: Tensor, top: Int, dOutputs: [Int: Tensor] = [:], dReductionInputs: [Int: Tensor] = [:],
+                        tape: ModelTape, arena: Arena) {
+        let grads = gradientIndex
+        let cfg = config, c = cfg.dim, heads = cfg.heads, depth = cfg.depth
+        let b = dTop.shape[0], stop = firstTrainableBlock
+        var dX = dTop  // (B, N, C) gradient of the current block's output
         var dA = [Tensor?](repeating: nil, count: depth)  // (B, N_l', C) gradients of a_l from later blocks
         var dScores: [Int: Tensor] = [:]                   // (B, N_l − P) EViT fusion-weight gradients per block
         var dAcc: Tensor?                                  // (B, N, C) official adapters: gradient of the stage sum
@@ -124,9 +137,10 @@ extension TunedViT {
             if let existing = dA[j] { Elementwise.add(cur.data, into: existing.data, count: cur.count) } else { dA[j] = cur }
         }
 
-        for l in stride(from: depth - 1, through: stop, by: -1) {
+        for l in stride(from: top, through: stop, by: -1) {
             let bt = tape.blocks[l]!, blk = backbone.blocks[l]
             let nIn = bt.tokensIn, nOut = bt.xl.shape[1], rowsIn = b * nIn, rowsOut = b * nOut
+            if let extra = dOutputs[l] { Elementwise.add(extra.data, into: dX.data, count: dX.count) }
             let dOut = dX  // (B, N', C); becomes d(x_l) in place unless AdaptFormer still needs it
             if official[l] != nil && stageEnds(l) { dAcc = arena.copy(dOut) }  // (B, N', C)
             // Adapter outputs: own residual contribution, later blocks' uses, official stage sums.
@@ -181,6 +195,7 @@ extension TunedViT {
             if let red = bt.reduction {
                 dxAttn = arena.zeros([b, nIn, c])  // (B, N, C)
                 red.applyTranspose(dxl.data, into: dxAttn.data, channels: c, input: bt.xAttn!.data, dScores: scoresGrad(l, red))
+                if let extra = dReductionInputs[l] { Elementwise.add(extra.data, into: dxAttn.data, count: dxAttn.count) }
                 if let accIn = bt.accIn, let s = dAcc {
                     let prev = arena.zeros([b, nIn, c])  // (B, N, C)
                     red.applyTranspose(s.data, into: prev.data, channels: c, input: accIn.data, dScores: scoresGrad(l, red))

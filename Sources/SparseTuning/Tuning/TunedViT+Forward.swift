@@ -13,6 +13,9 @@ public struct ForwardResult: Sendable {
     public let tokenCounts: [Int]
     /// Outputs (B, N_l, C) of the blocks asked for (heap copies), by block.
     public let blockOutputs: [Int: Tensor]
+    /// With `collectReductionInputs`: each reducing block's input to its reduction (B, N_l, C) — x after the attention
+    /// residual — (heap copies), by block (dense restoration, docs/SEGMENTATION.md).
+    public var reductionInputs: [Int: Tensor] = [:]
     /// With several row segments (tasks sharing a pass): each segment's logits (B_i, K_i); else `[logits]`.
     let segmentLogits: [Tensor]
 }
@@ -71,7 +74,7 @@ extension TunedViT {
     /// modules and head on its samples; `segmentLogits` then holds each segment's logits.
     func run(_ images: Tensor, arena: Arena, keepRate: Double, training: Bool, tape: ModelTape?,
              rng: UnsafeMutablePointer<SeededGenerator>?, stopBeforeHead: Bool = false,
-             collect: Set<Int> = [], segments: [RowSegment]? = nil) throws -> ForwardResult {
+             collect: Set<Int> = [], collectReductionInputs: Bool = false, segments: [RowSegment]? = nil) throws -> ForwardResult {
         let shape = try backbone.checkInput(images)
         let cfg = config, c = cfg.dim, heads = cfg.heads, depth = cfg.depth
         // The trunk's batch: the samples, or every frame of every clip for a per-frame video model.
@@ -115,6 +118,7 @@ extension TunedViT {
         var reductions: [Int: TokenReduction] = [:]
         var counts: [Int] = []
         var outputs: [Int: Tensor] = [:]
+        var reductionInputs: [Int: Tensor] = [:]
         arena.boundary()
         for l in 0..<depth {
             let blk = backbone.blocks[l]
@@ -165,6 +169,7 @@ extension TunedViT {
                     acc = mapped
                 }
                 reductions[l] = red
+                if collectReductionInputs { reductionInputs[l] = x.copy() }
                 bt?.reduction = red
                 bt?.xAttn = x
             }
@@ -276,8 +281,10 @@ extension TunedViT {
         }
         if stopBeforeHead {
             let features = pooled.copy()
-            return ForwardResult(logits: features, reductions: reductions, tokenCounts: counts, blockOutputs: outputs,
-                                 segmentLogits: [features])
+            var result = ForwardResult(logits: features, reductions: reductions, tokenCounts: counts, blockOutputs: outputs,
+                                       segmentLogits: [features])
+            result.reductionInputs = reductionInputs
+            return result
         }
         if segs.count == 1 {
             let logits = classify(pooled, training: training, tape: tape, arena: arena)
