@@ -100,6 +100,8 @@ public struct TaskConfig: Codable, Sendable, Equatable {
     public var libraryVersion: String?
     /// A video task's clip sampling and test views.
     public var video: VideoTaskSettings?
+    /// A segmentation task's classes, head, feature levels and restoration rule.
+    public var segmentation: SegmentationConfig?
 
     public init(vit: ViTConfig, tuning: TuningConfig, classNames: [String]? = nil, normalization: String? = nil,
                 backboneFingerprint: String? = nil, preprocessing: TaskPreprocessing? = nil, recipe: TrainingOptions? = nil,
@@ -117,6 +119,7 @@ public struct TaskConfig: Codable, Sendable, Equatable {
 
     private enum CodingKeys: String, CodingKey {
         case vit, tuning, classNames, normalization, backboneFingerprint, preprocessing, recipe, metrics, libraryVersion, video
+        case segmentation
     }
 
     /// Decodes a task configuration; every key after `vit` and `tuning` may be missing (older files). A recipe
@@ -133,6 +136,7 @@ public struct TaskConfig: Codable, Sendable, Equatable {
         metrics = try c.decodeIfPresent(TaskMetrics.self, forKey: .metrics)
         libraryVersion = try c.decodeIfPresent(String.self, forKey: .libraryVersion)
         video = try c.decodeIfPresent(VideoTaskSettings.self, forKey: .video)
+        segmentation = try c.decodeIfPresent(SegmentationConfig.self, forKey: .segmentation)
     }
 
     /// The metadata key holding the JSON.
