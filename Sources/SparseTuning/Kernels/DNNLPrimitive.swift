@@ -8,7 +8,7 @@ import Synchronization
 enum DNNLArg {
     static let src: Int32 = 1, dst: Int32 = 17, weights: Int32 = 33, bias: Int32 = 41
     static let mean: Int32 = 49, variance: Int32 = 50, scale: Int32 = 51, shift: Int32 = 52
-    static let workspace: Int32 = 64
+    static let workspace: Int32 = 64, scratchpad: Int32 = 80
     static let diffSrc: Int32 = 129, diffDst: Int32 = 145, diffWeights: Int32 = 161, diffBias: Int32 = 169
     static let diffScale: Int32 = 255, diffShift: Int32 = 256
 }
@@ -71,7 +71,7 @@ final class DNNLPrimitive: @unchecked Sendable {
         }
         if let scratchpad {
             DNNL.set(scratchpad, SharedScratchpad.buffer.reserve(scratchpadBytes))
-            args.append(dnnl_exec_arg_t(arg: DNNLArg.scratchpadArg, memory: scratchpad))
+            args.append(dnnl_exec_arg_t(arg: DNNLArg.scratchpad, memory: scratchpad))
         }
         let dnnl = DNNL.shared
         DNNL.check(dnnl_primitive_execute(primitive, dnnl.stream, Int32(args.count), &args), "primitive execute")
@@ -93,10 +93,6 @@ final class DNNLPrimitive: @unchecked Sendable {
                    "\(what) primitive_desc_create")
         return pd!
     }
-}
-
-extension DNNLArg {
-    static let scratchpadArg: Int32 = 80
 }
 
 /// Process-wide cache of the primitives by a key naming the operation and its shapes (creating a primitive costs far
