@@ -9,7 +9,7 @@ extension SegmentationModel {
     }
 
     /// Head tensors that are saved but not trained (BatchNorm running statistics).
-    var headBuffers: [(name: String, tensor: Tensor)] { [] }
+    var headBuffers: [(name: String, tensor: Tensor)] { uperHead?.buffers() ?? [] }
 
     /// Copies `tensors` in: `decode_head.*`/`neck.*` into the head (all required when `requireHead`: a task file), a
     /// classification `head.*` dropped, the rest into the trunk (the method's tensors required with `requireModules`).
@@ -57,7 +57,7 @@ extension SegmentationModel {
         cfg.imageSize = size
         let report = FLOPCounter.count(cfg, tuning: trunk.tuning)
         let g = (size / cfg.patch) * (size / cfg.patch), c = cfg.dim
-        let head = linearHead.map { 5 * g * c + g * c * $0.classes } ?? 0
+        let head = linearHead.map { 5 * g * c + g * c * $0.classes } ?? uperHead!.flops(h: size / cfg.patch, w: size / cfg.patch)
         return (report, head)
     }
 }

@@ -11,6 +11,7 @@ public final class SegmentationModel: Sendable {
     /// The blocks whose outputs feed the head.
     public let levels: [Int]
     let linearHead: LinearSegmentationHead?
+    let uperHead: UPerNetHead?
 
     /// Adds `settings`' head to `trunk` (whose backbone must have no classification head).
     public init(trunk: TunedViT, settings: SegmentationConfig, seed: UInt64 = 0) throws {
@@ -25,10 +26,14 @@ public final class SegmentationModel: Sendable {
         self.settings = settings
         levels = settings.levelBlocks(depth: trunk.config.depth)
         switch settings.head {
-        case .linear: linearHead = LinearSegmentationHead(dim: trunk.config.dim, classes: settings.classes, seed: seed)
-        case .upernet: throw SparseTuningError("the UPerNet head is not available yet")
+        case .linear:
+            linearHead = LinearSegmentationHead(dim: trunk.config.dim, classes: settings.classes, seed: seed)
+            uperHead = nil
+        case .upernet:
+            linearHead = nil
+            uperHead = UPerNetHead(inChannels: trunk.config.dim, channels: settings.channels, classes: settings.classes, seed: seed)
         }
-        headParameters = linearHead?.parameters() ?? []
+        headParameters = linearHead?.parameters() ?? uperHead!.parameters()
     }
 
     /// Everything that trains: the method's tensors, then the head's.
@@ -79,7 +84,12 @@ public final class SegmentationModel: Sendable {
         let (loss, dUp) = try PixelCrossEntropy.forwardBackward(logits: up, labels: labels, ignore: Int32(settings.ignoreIndex))
         let dLogits = SegmentationUpsampling.bilinearBackward(dUp, height: out.logits.shape[2], width: out.logits.shape[3])
         let grads = Dictionary(uniqueKeysWithValues: trainable.map { ($0.name, $0) })
-        let dDense = [levels.last!: linearHead!.backward(dLogits, tape: out.headTape!, grads: grads)]
+        var dDense: [Int: Tensor] = [:]  // (B, G, C) per level
+        switch out.headTape {
+        case .linear(let tape): dDense[levels.last!] = linearHead!.backward(dLogits, tape: tape, grads: grads)
+        case .upernet(let tape):
+            for (level, d) in zip(levels, uperHead!.backward(dLogits, tape: tape)) { dDense[level] = Self.tokens(fromMap: d) }
+        }
         // Through the restoration maps into block outputs and reduction inputs, then the blocks.
         var dOutputs: [Int: Tensor] = [:], dInputs: [Int: Tensor] = [:]
         for (l, t) in out.result.reductionInputs { dInputs[l] = Tensor(zeros: t.shape) }
@@ -94,9 +104,31 @@ public final class SegmentationModel: Sendable {
         return (loss, up)
     }
 
+    /// What the head's backward pass needs.
+    private enum HeadTape {
+        case linear(LinearSegmentationHead.Tape)
+        case upernet(UPerNetTape)
+    }
+
+    /// (B, G, C) tokens as a (B, C, h, w) map.
+    static func map(fromTokens t: Tensor, grid: (h: Int, w: Int)) -> Tensor {
+        let b = t.shape[0], g = t.shape[1], c = t.shape[2]
+        let out = Tensor(uninitialized: [b, c, grid.h, grid.w])  // (B, C, h, w)
+        for bi in 0..<b { for p in 0..<g { for j in 0..<c { out.data[(bi * c + j) * g + p] = t.data[(bi * g + p) * c + j] } } }
+        return out
+    }
+
+    /// (B, C, h, w) as (B, h·w, C) tokens (the adjoint of ``map(fromTokens:grid:)``).
+    static func tokens(fromMap m: Tensor) -> Tensor {
+        let b = m.shape[0], c = m.shape[1], g = m.shape[2] * m.shape[3]
+        let out = Tensor(uninitialized: [b, g, c])  // (B, G, C)
+        for bi in 0..<b { for p in 0..<g { for j in 0..<c { out.data[(bi * g + p) * c + j] = m.data[(bi * c + j) * g + p] } } }
+        return out
+    }
+
     private struct Pass {
         let logits: Tensor  // (B, K, h', w') head output
-        let headTape: LinearSegmentationHead.Tape?
+        let headTape: HeadTape
         let maps: [Int: RestorationMap]
         let restored: [Int: Tensor]  // (B, G, C) per level
         let result: ForwardResult
@@ -120,7 +152,15 @@ public final class SegmentationModel: Sendable {
             maps[level] = map
             restored[level] = dense
         }
-        let (logits, headTape) = linearHead!.forward(restored[levels.last!]!, grid: grid)
+        let logits: Tensor, headTape: HeadTape
+        if let linearHead {
+            let (l, t) = linearHead.forward(restored[levels.last!]!, grid: grid)
+            (logits, headTape) = (l, .linear(t))
+        } else {
+            let maps = levels.map { Self.map(fromTokens: restored[$0]!, grid: grid) }  // (B, C, h, w) each
+            let (l, t) = try uperHead!.forward(maps, training: training)
+            (logits, headTape) = (l, .upernet(t))
+        }
         return Pass(logits: logits, headTape: headTape, maps: maps, restored: restored, result: result)
     }
 }
