@@ -22,6 +22,9 @@ public struct SegmentationConfig: Sendable, Codable, Equatable {
     public var restore: RestoreRule = .copy
     /// UPerNet channels.
     public var channels = 512
+    /// The training crop side, and mmseg's Resize scale (long, short) that evaluation resizes images to.
+    public var cropSize = 512
+    public var scale = [2048, 512]
 
     public init(classes: Int, head: SegmentationHeadKind = .linear, restore: RestoreRule = .copy) {
         self.classes = classes
