@@ -86,7 +86,7 @@ video  (scripts/fixtures/video_fixtures.py; needs only the ffmpeg CLI with libx2
         moving one step per frame; clip_*.rgb: ffmpeg's own decode of each (`-fps_mode passthrough -f rawvideo
         -pix_fmt rgb24`), frames of (32, 48, 3) bytes back to back; bad inputs truncated.mp4 (faststart, cut
         in half), truncated_tail.mp4 (cut inside the 9th packet), text.mp4, audio_only.wav, empty.mp4, huge.y4m (claims 12000x10000).
-segmentation  (scripts/fixtures/segmentation_fixtures.py, reference: sparse_reference.py decision 12)
+segmentation_model  (scripts/fixtures/segmentation_model_fixtures.py, reference: sparse_reference.py decision 12)
     -> Tests/SparseTuningTests/Fixtures/segmentation/ seg_copy, seg_nearest: Sparse-Tuning with EViT, dense restoration
         by copy / nearest, linear head, bilinear upsampling, pixel cross-entropy with ignore 255; forward and gradients.
 checkpoint  (scripts/fixtures/checkpoint_fixtures.py, owned by its author)
@@ -111,7 +111,7 @@ FIXTURE_MODULES = [
     ("families", "family_fixtures.py"),
     ("video_models", "video_model_fixtures.py"),
     ("video", "video_fixtures.py"),
-    ("segmentation", "segmentation_fixtures.py"),
+    ("segmentation_model", "segmentation_model_fixtures.py"),
 ]
 
 

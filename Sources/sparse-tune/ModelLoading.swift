@@ -11,12 +11,15 @@ struct BuiltModel {
     var taskFile: String? = nil
     /// Class names: the task file's, else a Hugging Face checkpoint's id2label (when its head is used).
     var classNames: [String]? = nil
+    /// With `segmentationHead`: the segmentation head's tensors (`decode_head.*`, `neck.*`) set aside, not loaded.
+    var headTensors: [String: Tensor] = [:]
 }
 
 /// The model described by `options`, with `weights` loaded in order (random initialisation when none are given).
 /// `forTraining`: a task file of another method or class count serves as a backbone (its head and modules are
 /// not used); one of the same method and classes is continued.
-func buildModel(_ options: ModelOptions, weights: [String], forTraining: Bool = false) throws -> BuiltModel {
+/// `segmentationHead`: a segmentation trunk — the head's tensors are set aside in ``BuiltModel/headTensors``.
+func buildModel(_ options: ModelOptions, weights: [String], forTraining: Bool = false, segmentationHead: Bool = false) throws -> BuiltModel {
     try options.applyThreads()
     let precision = try options.parsedPrecision()
     guard !weights.isEmpty else {
@@ -25,7 +28,13 @@ func buildModel(_ options: ModelOptions, weights: [String], forTraining: Bool = 
         model.precision = precision
         return BuiltModel(model: model, task: nil)
     }
-    let layered = try Checkpoint.loadLayered(weights)
+    var layered = try Checkpoint.loadLayered(weights)
+    var headTensors: [String: Tensor] = [:]
+    if segmentationHead {
+        for name in layered.tensors.keys where name.hasPrefix("decode_head.") || name.hasPrefix("neck.") {
+            headTensors[name] = layered.tensors.removeValue(forKey: name)
+        }
+    }
     var task: TaskConfig?
     if let file = layered.taskFile, let json = layered.metadata[TaskConfig.metadataKey] {
         task = try TaskConfig.decode(json, file: file)
@@ -106,7 +115,7 @@ func buildModel(_ options: ModelOptions, weights: [String], forTraining: Bool = 
        layered.sources["head.weight"] == huggingFace?.path {
         names = hfNames
     }
-    return BuiltModel(model: model, task: task, taskFile: layered.taskFile, classNames: names)
+    return BuiltModel(model: model, task: task, taskFile: layered.taskFile, classNames: names, headTensors: headTensors)
 }
 
 /// The architecture of timm-named `tensors`: shapes, a timm config.json beside one of `weights` (whose statements

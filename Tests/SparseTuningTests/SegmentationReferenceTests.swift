@@ -1,4 +1,4 @@
-// Segmentation against the PyTorch reference (Fixtures/segmentation/ from scripts/fixtures/segmentation_fixtures.py,
+// Segmentation against the PyTorch reference (Fixtures/segmentation/ from scripts/fixtures/segmentation_model_fixtures.py,
 // sparse_reference.py decision 12): Sparse-Tuning with EViT, the last block densely restored by `copy` or `nearest`,
 // the linear head, bilinear upsampling and pixel cross-entropy with an ignore label — restored features, logits,
 // loss and the gradient of every adapter and head tensor.

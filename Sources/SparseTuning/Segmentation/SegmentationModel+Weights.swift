@@ -25,6 +25,14 @@ extension SegmentationModel {
             }
         }
         try trunk.load(trunkTensors, sources: sources, requireModules: requireModules)
+        try loadHead(headTensors, sources: sources, required: requireHead)
+    }
+
+    /// Copies the head's tensors (`decode_head.*`, `neck.*`) in; with `required` (a task file) every head tensor
+    /// must be present and nothing else may be.
+    public func loadHead(_ tensors: [String: Tensor], sources: [String: String] = [:], required: Bool) throws {
+        var headTensors = tensors
+        let requireHead = required
         func origin(_ n: String) -> String { sources[n].map { " in \($0)" } ?? "" }
         for (name, dst) in headParameters.map({ ($0.name, $0.value) }) + headBuffers {
             guard let t = headTensors.removeValue(forKey: name) else {
