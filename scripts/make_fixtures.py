@@ -86,6 +86,12 @@ video  (scripts/fixtures/video_fixtures.py; needs only the ffmpeg CLI with libx2
         moving one step per frame; clip_*.rgb: ffmpeg's own decode of each (`-fps_mode passthrough -f rawvideo
         -pix_fmt rgb24`), frames of (32, 48, 3) bytes back to back; bad inputs truncated.mp4 (faststart, cut
         in half), truncated_tail.mp4 (cut inside the 9th packet), text.mp4, audio_only.wav, empty.mp4, huge.y4m (claims 12000x10000).
+segmentation  (scripts/fixtures/segmentation_fixtures.py; needs opencv-python-headless besides torch, numpy, PIL)
+    -> Tests/SparseTuningTests/Fixtures/segmentation/ (about 290 KB)
+        fixtures.json: torch bilinear F.interpolate forward and autograd backward, mmseg slide_inference on a toy model
+        (windows, averaged logits, resize + argmax), mmseg IoUMetric areas and scores, cv2 resizes (bilinear, nearest)
+        and 8-bit HSV both ways; mask_*.png: palette 8-bit and 4-bit, grey, grey 16-bit, RGB (rejected). See
+        docs/SEGMENTATION.md.
 checkpoint  (scripts/fixtures/checkpoint_fixtures.py, owned by its author)
 image       (scripts/fixtures/image_fixtures.py, owned by its author)
 """
@@ -108,6 +114,7 @@ FIXTURE_MODULES = [
     ("families", "family_fixtures.py"),
     ("video_models", "video_model_fixtures.py"),
     ("video", "video_fixtures.py"),
+    ("segmentation", "segmentation_fixtures.py"),
 ]
 
 

@@ -52,7 +52,7 @@ final class SegmentationDataTests: XCTestCase {
     // MARK: datasets
 
     /// Writes images (grey value = 10·label) and masks for `stems` under root/images/split and root/masks/split.
-    func writePairs(_ root: String, imageDir: String, maskDir: String, stems: [String], size: (Int, Int) = (8, 6),
+    static func writePairs(_ root: String, imageDir: String, maskDir: String, stems: [String], size: (Int, Int) = (8, 6),
                     maskSize: (Int, Int)? = nil, values: [UInt8] = [0, 1, 2], ext: String = "png") throws {
         try FileManager.default.createDirectory(atPath: "\(root)/\(imageDir)", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: "\(root)/\(maskDir)", withIntermediateDirectories: true)
@@ -68,7 +68,7 @@ final class SegmentationDataTests: XCTestCase {
 
     func testSegfolderLayoutAndErrors() throws {
         let root = temporaryDirectory(self)
-        try writePairs(root, imageDir: "images/train", maskDir: "masks/train", stems: ["b", "a"])
+        try Self.writePairs(root, imageDir: "images/train", maskDir: "masks/train", stems: ["b", "a"])
         try "background\nthing\n\nstuff\n".write(toFile: "\(root)/classes.txt", atomically: true, encoding: .utf8)
         XCTAssertEqual(try SegmentationDatasetLocator.detect(root), .segfolder)
         let ds = try SegmentationDatasetLocator.open(root, split: "train")
@@ -82,18 +82,18 @@ final class SegmentationDataTests: XCTestCase {
         let reduced = try SegmentationDatasetLocator.open(root, split: "train", reduceZeroLabel: true)
         XCTAssertEqual(Array(try reduced.load(0).labels.labels.prefix(4)), [255, 0, 1, 255])
         // A label beyond the classes.
-        try writePairs(root, imageDir: "images/bad", maskDir: "masks/bad", stems: ["x"], values: [0, 7])
+        try Self.writePairs(root, imageDir: "images/bad", maskDir: "masks/bad", stems: ["x"], values: [0, 7])
         let bad = try SegmentationDatasetLocator.open(root, split: "bad")
         XCTAssertThrowsError(try bad.load(0)) {
             XCTAssertTrue("\($0)".contains("label 7 in 'x.png' is outside 0..<3 and not the ignore value 255"), "\($0)")
         }
         // A mask of another size.
-        try writePairs(root, imageDir: "images/size", maskDir: "masks/size", stems: ["x"], size: (512, 512), maskSize: (640, 480))
+        try Self.writePairs(root, imageDir: "images/size", maskDir: "masks/size", stems: ["x"], size: (512, 512), maskSize: (640, 480))
         XCTAssertThrowsError(try SegmentationDatasetLocator.open(root, split: "size").load(0)) {
             XCTAssertTrue("\($0)".contains("mask 'x.png' is 640×480 but image 'x.png' is 512×512"), "\($0)")
         }
         // A missing mask, a missing image.
-        try writePairs(root, imageDir: "images/miss", maskDir: "masks/miss", stems: ["x", "y"])
+        try Self.writePairs(root, imageDir: "images/miss", maskDir: "masks/miss", stems: ["x", "y"])
         try FileManager.default.removeItem(atPath: "\(root)/masks/miss/y.png")
         XCTAssertThrowsError(try SegmentationDatasetLocator.open(root, split: "miss")) { XCTAssertTrue("\($0)".contains("'y.png'"), "\($0)") }
         try FileManager.default.removeItem(atPath: "\(root)/images/miss/y.png")
@@ -107,7 +107,7 @@ final class SegmentationDataTests: XCTestCase {
     func testADE20KLayoutReducesZeroLabel() throws {
         let parent = temporaryDirectory(self)
         let root = "\(parent)/ADEChallengeData2016"
-        try writePairs(root, imageDir: "images/validation", maskDir: "annotations/validation",
+        try Self.writePairs(root, imageDir: "images/validation", maskDir: "annotations/validation",
                        stems: ["ADE_val_00000001"], values: [0, 1, 150, 255], ext: "jpg")
         for path in [parent, root] {
             XCTAssertEqual(try SegmentationDatasetLocator.detect(path), .ade20k)
@@ -116,7 +116,7 @@ final class SegmentationDataTests: XCTestCase {
             XCTAssertEqual(ds.labelMapping, .reduceZeroLabel)
             XCTAssertEqual(Array(try ds.load(0).labels.labels.prefix(4)), [255, 0, 149, 255])
         }
-        try writePairs(root, imageDir: "images/training", maskDir: "annotations/training", stems: ["t"], values: [151], ext: "jpg")
+        try Self.writePairs(root, imageDir: "images/training", maskDir: "annotations/training", stems: ["t"], values: [151], ext: "jpg")
         XCTAssertThrowsError(try SegmentationDatasetLocator.open(parent, split: "training").load(0)) {
             XCTAssertTrue("\($0)".contains("label 151 in 't.png'") && "\($0)".contains("outside 0..<150"), "\($0)")
         }
