@@ -35,3 +35,38 @@ final class SegmentationEvaluatorTests: XCTestCase {
         XCTAssertThrowsError(try SegmentationEvaluator(dataset: ds, mode: .whole).evaluate { _ in Tensor(zeros: [1, 2, 1, 1]) })
     }
 }
+
+final class SegmentationPhotometricTests: XCTestCase {
+    /// mmseg's PhotoMetricDistortion with fixed choices, computed by numpy + cv2 in the fixture script: the order,
+    /// the truncations and the 8-bit HSV round trips. HSV → RGB is within one level of OpenCV per conversion, which
+    /// a later contrast may scale, so up to 3 levels are allowed and almost all bytes must agree exactly.
+    func testPhotometricDistortionMatchesMmseg() throws {
+        let photo = try segmentationFixtures()["photometric"] as! [String: Any]
+        let shape = ints(photo["shape"])
+        let image = RGBImage(width: shape[1], height: shape[0], pixels: ints(photo["image"]).map(UInt8.init))
+        for c in photo["cases"] as! [[String: Any]] {
+            let p = c["parameters"] as! [String: Any]
+            let parameters = PhotometricDistortion.Parameters(
+                brightness: (p["brightness"] as? NSNumber)?.floatValue, contrastFirst: p["contrast_first"] as! Bool,
+                contrast: (p["contrast"] as? NSNumber)?.floatValue, saturation: (p["saturation"] as? NSNumber)?.floatValue,
+                hue: (p["hue"] as? NSNumber)?.intValue)
+            let ours = PhotometricDistortion.apply(image, parameters).pixels.map(Int.init)
+            let theirs = ints(c["output"])
+            let diffs = zip(ours, theirs).map { abs($0 - $1) }
+            XCTAssertLessThanOrEqual(diffs.max()!, 3, "\(p)")
+            XCTAssertGreaterThanOrEqual(Double(diffs.filter { $0 == 0 }.count) / Double(diffs.count), 0.9, "\(p)")
+        }
+        // The draws: every coin and range respected over many generators.
+        var hues = Set<Int>(), firsts = 0
+        for seed in 0..<400 {
+            var rng = SeededGenerator(seed: UInt64(seed))
+            let p = PhotometricDistortion.draw(using: &rng)
+            if let b = p.brightness { XCTAssertTrue(b >= -32 && b < 32) }
+            if let a = p.contrast { XCTAssertTrue(a >= 0.5 && a < 1.5) }
+            if let h = p.hue { hues.insert(h) }
+            if p.contrastFirst { firsts += 1 }
+        }
+        XCTAssertEqual(hues, Set(-18..<18))
+        XCTAssertTrue((150...250).contains(firsts))
+    }
+}

@@ -15,29 +15,61 @@ public enum PhotometricDistortion {
     public static let saturationRange = 0.5...1.5
     public static let hueDelta = 18
 
-    public static func apply(_ image: RGBImage, using rng: inout SeededGenerator) -> RGBImage {
-        var px = image.pixels  // (H, W, 3)
-        if coin(&rng) { convert(&px, alpha: 1, beta: Float(RandomSampling.uniform(-brightnessDelta, brightnessDelta, &rng))) }
-        let contrastFirst = coin(&rng)
-        func contrast() {
-            if coin(&rng) {
-                convert(&px, alpha: Float(RandomSampling.uniform(contrastRange.lowerBound, contrastRange.upperBound, &rng)), beta: 0)
-            }
+    /// The random choices of one application; nil = that step skipped (its coin came up 0).
+    public struct Parameters: Sendable, Equatable {
+        public var brightness: Float?
+        /// mmseg's `mode == 1`: contrast before the HSV steps (else after).
+        public var contrastFirst: Bool
+        public var contrast: Float?
+        public var saturation: Float?
+        public var hue: Int?
+
+        public init(brightness: Float? = nil, contrastFirst: Bool = false, contrast: Float? = nil, saturation: Float? = nil,
+                    hue: Int? = nil) {
+            self.brightness = brightness
+            self.contrastFirst = contrastFirst
+            self.contrast = contrast
+            self.saturation = saturation
+            self.hue = hue
         }
-        if contrastFirst { contrast() }
-        if coin(&rng) {
-            let alpha = Float(RandomSampling.uniform(saturationRange.lowerBound, saturationRange.upperBound, &rng))
+    }
+
+    /// Draws the parameters in mmseg's order (see the type's documentation).
+    public static func draw(using rng: inout SeededGenerator) -> Parameters {
+        var p = Parameters()
+        if coin(&rng) { p.brightness = Float(RandomSampling.uniform(-brightnessDelta, brightnessDelta, &rng)) }
+        p.contrastFirst = coin(&rng)
+        func contrast() -> Float? {
+            coin(&rng) ? Float(RandomSampling.uniform(contrastRange.lowerBound, contrastRange.upperBound, &rng)) : nil
+        }
+        if p.contrastFirst { p.contrast = contrast() }
+        if coin(&rng) { p.saturation = Float(RandomSampling.uniform(saturationRange.lowerBound, saturationRange.upperBound, &rng)) }
+        if coin(&rng) { p.hue = RandomSampling.integer(below: 2 * hueDelta, &rng) - hueDelta }
+        if !p.contrastFirst { p.contrast = contrast() }
+        return p
+    }
+
+    /// Draws the parameters from `rng` and applies them.
+    public static func apply(_ image: RGBImage, using rng: inout SeededGenerator) -> RGBImage {
+        apply(image, draw(using: &rng))
+    }
+
+    /// mmseg's transform with the given choices: brightness, [contrast if first], saturation, hue, [contrast if last].
+    public static func apply(_ image: RGBImage, _ p: Parameters) -> RGBImage {
+        var px = image.pixels  // (H, W, 3)
+        if let beta = p.brightness { convert(&px, alpha: 1, beta: beta) }
+        if p.contrastFirst, let alpha = p.contrast { convert(&px, alpha: alpha, beta: 0) }
+        if let alpha = p.saturation {
             var hsv = HSV8.fromRGB(px)
             for i in stride(from: 1, to: hsv.count, by: 3) { hsv[i] = UInt8(min(max(Float(hsv[i]) * alpha, 0), 255)) }
             px = HSV8.toRGB(hsv)
         }
-        if coin(&rng) {
-            let shift = RandomSampling.integer(below: 2 * hueDelta, &rng) - hueDelta
+        if let shift = p.hue {
             var hsv = HSV8.fromRGB(px)
             for i in stride(from: 0, to: hsv.count, by: 3) { hsv[i] = UInt8(((Int(hsv[i]) + shift) % 180 + 180) % 180) }
             px = HSV8.toRGB(hsv)
         }
-        if !contrastFirst { contrast() }
+        if !p.contrastFirst, let alpha = p.contrast { convert(&px, alpha: alpha, beta: 0) }
         return RGBImage(width: image.width, height: image.height, pixels: px)
     }
 
