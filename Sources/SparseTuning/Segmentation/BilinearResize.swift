@@ -4,6 +4,8 @@
 /// The source taps of one output coordinate: `out = (1 − λ)·in[i0] + λ·in[i1]`.
 struct BilinearTaps {
     let i0: [Int], i1: [Int], lambda: [Float]
+    /// 1 − λ.
+    let hi: [Float]
 
     /// PyTorch's `area_pixel_compute_source_index` (+ the clamp of `upsample_bilinear2d`): align_corners false:
     /// src = max((dst + 0.5)·in/out − 0.5, 0); true: src = dst·(in − 1)/(out − 1) (0 when out = 1).
@@ -20,6 +22,7 @@ struct BilinearTaps {
         self.i0 = i0
         self.i1 = i1
         self.lambda = lambda
+        hi = lambda.map { 1 - $0 }
     }
 }
 
@@ -33,16 +36,21 @@ public func bilinearResize(_ input: Tensor, height: Int, width: Int, alignCorner
     let ty = BilinearTaps(input: h, output: height, alignCorners: alignCorners)
     let tx = BilinearTaps(input: w, output: width, alignCorners: alignCorners)
     let src = input.data, dst = output.data
+    // Separable: each source row interpolated along x once (h × W), then rows blended along y; the same operations
+    // in the same order as torch's hy·(hx·a + lx·b) + ly·(hx·c + lx·d).
     parallelFor(b * k, minChunk: max(1, 16_384 / max(height * width, 1))) { start, end in
+        let rows = UnsafeMutablePointer<Float>.allocate(capacity: h * width)  // (h, W)
+        defer { rows.deallocate() }
         for plane in start..<end {
             let s = src + plane * h * w, d = dst + plane * height * width
+            for y in 0..<h {
+                let r = s + y * w, t = rows + y * width
+                for x in 0..<width { t[x] = tx.hi[x] * r[tx.i0[x]] + tx.lambda[x] * r[tx.i1[x]] }
+            }
             for y in 0..<height {
-                let r0 = s + ty.i0[y] * w, r1 = s + ty.i1[y] * w, ly = ty.lambda[y], hy = 1 - ly
+                let t0 = rows + ty.i0[y] * width, t1 = rows + ty.i1[y] * width, ly = ty.lambda[y], hy = ty.hi[y]
                 let row = d + y * width
-                for x in 0..<width {
-                    let x0 = tx.i0[x], x1 = tx.i1[x], lx = tx.lambda[x], hx = 1 - lx
-                    row[x] = hy * (hx * r0[x0] + lx * r0[x1]) + ly * (hx * r1[x0] + lx * r1[x1])
-                }
+                for x in 0..<width { row[x] = hy * t0[x] + ly * t1[x] }
             }
         }
     }
@@ -60,18 +68,26 @@ public func bilinearResizeBackward(_ gradOutput: Tensor, inputHeight h: Int, inp
     let ty = BilinearTaps(input: h, output: height, alignCorners: alignCorners)
     let tx = BilinearTaps(input: w, output: width, alignCorners: alignCorners)
     let src = gradOutput.data, dst = gradInput.data
+    // The transpose of the separable forward: gradients scattered along y into source rows (h × W), then along x.
     parallelFor(b * k, minChunk: max(1, 16_384 / max(height * width, 1))) { start, end in
+        let rows = UnsafeMutablePointer<Float>.allocate(capacity: h * width)  // (h, W)
+        defer { rows.deallocate() }
         for plane in start..<end {
             let g = src + plane * height * width, d = dst + plane * h * w
+            rows.initialize(repeating: 0, count: h * width)
             for y in 0..<height {
-                let r0 = d + ty.i0[y] * w, r1 = d + ty.i1[y] * w, ly = ty.lambda[y], hy = 1 - ly
+                let t0 = rows + ty.i0[y] * width, t1 = rows + ty.i1[y] * width, ly = ty.lambda[y], hy = ty.hi[y]
                 let row = g + y * width
                 for x in 0..<width {
-                    let x0 = tx.i0[x], x1 = tx.i1[x], lx = tx.lambda[x], hx = 1 - lx, v = row[x]
-                    r0[x0] += hy * hx * v
-                    r0[x1] += hy * lx * v
-                    r1[x0] += ly * hx * v
-                    r1[x1] += ly * lx * v
+                    t0[x] += hy * row[x]
+                    t1[x] += ly * row[x]
+                }
+            }
+            for y in 0..<h {
+                let r = d + y * w, t = rows + y * width
+                for x in 0..<width {
+                    r[tx.i0[x]] += tx.hi[x] * t[x]
+                    r[tx.i1[x]] += tx.lambda[x] * t[x]
                 }
             }
         }
