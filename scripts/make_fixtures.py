@@ -89,6 +89,12 @@ video  (scripts/fixtures/video_fixtures.py; needs only the ffmpeg CLI with libx2
 segmentation_model  (scripts/fixtures/segmentation_model_fixtures.py, reference: sparse_reference.py decision 12)
     -> Tests/SparseTuningTests/Fixtures/segmentation/ seg_copy, seg_nearest: Sparse-Tuning with EViT, dense restoration
         by copy / nearest, linear head, bilinear upsampling, pixel cross-entropy with ignore 255; forward and gradients.
+segmentation  (scripts/fixtures/segmentation_fixtures.py; needs opencv-python-headless besides torch, numpy, PIL)
+    -> Tests/SparseTuningTests/Fixtures/segmentation/ (about 290 KB)
+        fixtures.json: torch bilinear F.interpolate forward and autograd backward, mmseg slide_inference on a toy model
+        (windows, averaged logits, resize + argmax), mmseg IoUMetric areas and scores, cv2 resizes (bilinear, nearest)
+        and 8-bit HSV both ways; mask_*.png: palette 8-bit and 4-bit, grey, grey 16-bit, RGB (rejected). See
+        docs/SEGMENTATION.md.
 checkpoint  (scripts/fixtures/checkpoint_fixtures.py, owned by its author)
 image       (scripts/fixtures/image_fixtures.py, owned by its author)
 """
@@ -112,6 +118,7 @@ FIXTURE_MODULES = [
     ("video_models", "video_model_fixtures.py"),
     ("video", "video_fixtures.py"),
     ("segmentation_model", "segmentation_model_fixtures.py"),
+    ("segmentation", "segmentation_fixtures.py"),
 ]
 
 

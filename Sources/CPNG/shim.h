@@ -161,3 +161,80 @@ static inline int st_png_write(int fd, const unsigned char *pixels, int width, i
     }
     return 0;
 }
+
+/// Label-mask variant of st_png_read_header: keeps sample VALUES instead of converting colours. Palette images
+/// give their palette INDEX (1/2/4-bit indices unpacked to one byte each, tRNS ignored), grey images their grey
+/// value (1/2/4-bit unpacked without scaling), 16-bit grey two big-endian bytes per sample (bit_depth reports 16),
+/// alpha stripped. Reports the colour type (PNG_COLOR_TYPE_*) so the caller can reject RGB masks; channels is
+/// the number of bytes per pixel after these transformations. Returns 0 on success.
+static inline int st_png_read_header_indices(st_png_reader *reader, int *width, int *height, int *channels,
+                                             int *color_type, int *bit_depth) {
+    if (setjmp(png_jmpbuf(reader->png))) {
+        return 1;
+    }
+    png_read_info(reader->png, reader->info);
+    int type = png_get_color_type(reader->png, reader->info);
+    int depth = png_get_bit_depth(reader->png, reader->info);
+    if (depth < 8) {
+        png_set_packing(reader->png);
+    }
+    if (type & PNG_COLOR_MASK_ALPHA) {
+        png_set_strip_alpha(reader->png);
+    }
+    png_set_interlace_handling(reader->png);
+    png_read_update_info(reader->png, reader->info);
+    *width = (int)png_get_image_width(reader->png, reader->info);
+    *height = (int)png_get_image_height(reader->png, reader->info);
+    *channels = (int)png_get_rowbytes(reader->png, reader->info) / (*width > 0 ? *width : 1);
+    *color_type = type;
+    *bit_depth = depth;
+    return 0;
+}
+
+/// Writes `height` rows of `width` 8-bit palette indices as an indexed-colour PNG with the `entries`-colour palette
+/// `palette` (entries × 3 bytes RGB, 1 ≤ entries ≤ 256) to the open descriptor `fd` (duplicated and closed here, as
+/// st_png_write). Returns 0 on success, 1 with the reason in `message`.
+static inline int st_png_write_palette(int fd, const unsigned char *indices, int width, int height,
+                                       const unsigned char *palette, int entries, char *message) {
+    int copy = dup(fd);
+    FILE *file = copy >= 0 ? fdopen(copy, "wb") : NULL;
+    if (file == NULL) {
+        snprintf(message, ST_PNG_MESSAGE_SIZE, "%s", strerror(errno));
+        return 1;
+    }
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, message, st_png_fail,
+                                              st_png_ignore_warning);
+    png_infop info = png != NULL ? png_create_info_struct(png) : NULL;
+    if (info == NULL) {
+        png_destroy_write_struct(&png, NULL);
+        fclose(file);
+        snprintf(message, ST_PNG_MESSAGE_SIZE, "out of memory");
+        return 1;
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, &info);
+        fclose(file);
+        return 1;
+    }
+    png_color colors[256];
+    for (int i = 0; i < entries && i < 256; i++) {
+        colors[i].red = palette[3 * i];
+        colors[i].green = palette[3 * i + 1];
+        colors[i].blue = palette[3 * i + 2];
+    }
+    png_init_io(png, file);
+    png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8, PNG_COLOR_TYPE_PALETTE,
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_set_PLTE(png, info, colors, entries);
+    png_write_info(png, info);
+    for (int y = 0; y < height; y++) {
+        png_write_row(png, indices + (size_t)y * (size_t)width);
+    }
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    if (fclose(file) != 0) {
+        snprintf(message, ST_PNG_MESSAGE_SIZE, "%s", strerror(errno));
+        return 1;
+    }
+    return 0;
+}
