@@ -27,6 +27,8 @@ struct DemoCommand: ParsableCommand {
     var threads: Int?
     @Flag(help: "Video: a space-time model on generated clips of a moving square (labels: its direction; no flips).")
     var video = false
+    @Flag(help: "Segmentation: shapes on clutter with masks; pretrains a small ViT with a linear head, then compares Sparse-Tuning's restoration rules (copy, nearest) with the dense model (mIoU and GFLOPs).")
+    var segmentation = false
 
     /// The small video model of the demo: 4-frame 32×32 clips, patch 8, tubelets of 2 frames (32 tokens), width 48, 2 blocks.
     static let videoArchitecture = ["--dim", "48", "--depth", "2", "--heads", "4", "--mlp", "96", "--patch", "8", "--image-size", "32",
@@ -40,6 +42,7 @@ struct DemoCommand: ParsableCommand {
     func run() throws {
         let dir = out ?? NSTemporaryDirectory() + "sparse-tune-demo-\(ProcessInfo.processInfo.processIdentifier)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        if segmentation { return try runSegmentation(dir) }
         let methodList = methods.split(separator: ",").map(String.init)
         for m in methodList where TuningMethod(rawValue: m) == nil {
             throw SparseTuningError("--methods: unknown method '\(m)'")
@@ -109,6 +112,43 @@ struct DemoCommand: ParsableCommand {
               + " peak RSS is each training process's. Files: \(dir)")
     }
 
+    /// The segmentation demo: generated shapes with masks; a small ViT pretrained from random weights (full
+    /// fine-tuning with the linear head), then Sparse-Tuning with each restoration rule and the dense baselines.
+    private func runSegmentation(_ dir: String) throws {
+        let threadArgs = threads.map { ["--threads", "\($0)"] } ?? []
+        let (trainCount, valCount) = quick ? (48, 16) : (600, 100)
+        let (preIters, ftIters) = quick ? (4, 2) : (1500, 400)
+        note("1/3 writing synthetic segmentation data (\(SyntheticSegmentation.classNames.joined(separator: ", "))) to \(dir)")
+        let data = "\(dir)/shapes-seg", newData = "\(dir)/shapes-seg-new"
+        try SyntheticSegmentation.write(to: data, splits: [("train", trainCount), ("val", valCount)], size: 64, seed: 1)
+        try SyntheticSegmentation.write(to: newData, splits: [("train", trainCount), ("val", valCount)], size: 64, seed: 2)
+        let common = ["--crop-size", "64", "--scale", "256,64", "--batch", "16", "--warmup-iters", quick ? "1" : "100", "--json"] + threadArgs
+        note("2/3 pretraining a small ViT (width 64, 6 blocks, patch 8) from random weights: \(preIters) iterations")
+        let backbone = "\(dir)/seg-backbone.safetensors"
+        let pre = try child(SegmentationDemoJSON.self, ["train", "--method", "full", "--data", data, "--iters", "\(preIters)", "--lr", "1e-3",
+                                                        "--eval-every", "\(preIters)", "--output", backbone] + Self.architecture + common)
+        note(String(format: "    pretrained: mIoU %.1f%% on held-out images", 100 * (pre.miou ?? 0)))
+        note("3/3 fine-tuning on new images: \(ftIters) iterations each")
+        var rows: [(String, SegmentationDemoJSON)] = []
+        let runs: [(String, [String])] = [("dense (linear probe)", ["--method", "linear"]),
+                                          ("dense adapters, no sparsification", ["--method", "sparse-tuning", "--keep-rate", "1"]),
+                                          ("sparse-tuning, copy", ["--method", "sparse-tuning", "--restore", "copy"]),
+                                          ("sparse-tuning, nearest", ["--method", "sparse-tuning", "--restore", "nearest"])]
+        for (name, args) in runs {
+            let r = try child(SegmentationDemoJSON.self, ["train", "--weights", backbone, "--data", newData, "--iters", "\(ftIters)", "--lr", "1e-3",
+                                                         "--eval-every", "\(ftIters)", "--output", "\(dir)/seg-\(rows.count).safetensors"] + args + common)
+            note(String(format: "    %@: mIoU %.1f%%", name, 100 * (r.miou ?? 0)))
+            rows.append((name, r))
+        }
+        print("\nSegmentation of shapes on clutter (4 classes, 64×64, patch 8: 64 tokens), fine-tuned \(ftIters) iterations from a ViT pretrained on other images:")
+        print("setting                              mIoU    aAcc   GFLOPs   trainable")
+        for (name, r) in rows {
+            print(name.padding(toLength: 34, withPad: " ", startingAt: 0)
+                  + String(format: " %6.1f%%  %6.1f%%  %6.4f  %8.1f K", 100 * (r.miou ?? 0), 100 * (r.aacc ?? 0), r.gflops, Double(r.trainableParameters) / 1e3))
+        }
+        print("GFLOPs per image (fvcore: 1 multiply-accumulate = 1 FLOP), backbone at its real token counts + head. Files: \(dir)")
+    }
+
     /// Runs this executable with `args`, streaming its progress (stderr) and parsing the JSON it prints on stdout.
     private func child<Summary: Decodable>(_ summary: Summary.Type, _ args: [String]) throws -> Summary {
         let p = Process()
@@ -130,6 +170,16 @@ struct DemoCommand: ParsableCommand {
             throw SparseTuningError("the demo step `sparse-tune \(args.first ?? "")` printed no JSON summary (\(error))")
         }
     }
+}
+
+/// The part of a segmentation `train --json` the demo reads.
+private struct SegmentationDemoJSON: Decodable {
+    var miou: Double?
+    var aacc: Double?
+    var gflops: Double
+    var trainableParameters: Int
+
+    private enum CodingKeys: String, CodingKey { case miou, aacc, gflops, trainableParameters = "trainable_parameters" }
 }
 
 /// The part of `bench --json` the demo reads: each batch size's inference rate.

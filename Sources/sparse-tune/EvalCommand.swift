@@ -13,6 +13,9 @@ struct EvalCommand: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @OptionGroup var dataOptions: DataOptions
     @OptionGroup var videoOptions: VideoOptions
+    @OptionGroup var segmentationOptions: SegmentationOptions
+    @Option(name: .customLong("out-dir"), help: "Segmentation: write each image's prediction (palette PNG) and overlay here.")
+    var outDir: String?
     @Option(name: .customLong("batch"), help: "Batch size.") var batchSize: Int = 64
     @Option(help: "Write the confusion matrix (rows: true class, columns: predicted) as CSV here.") var confusion: String?
     @Option(help: "Write each image's prediction as CSV here (index, image, label, predicted, in dataset order).") var predictions: String?
@@ -21,6 +24,7 @@ struct EvalCommand: ParsableCommand {
     func run() throws {
         guard !weights.isEmpty else { throw SparseTuningError("eval needs --weights BACKBONE --weights TASK.safetensors") }
         guard batchSize > 0 else { throw SparseTuningError("--batch must be positive (got \(batchSize))") }
+        if let format = dataOptions.segmentationFormat() { return try runSegmentation(format) }
         let expectVideo = model.frames != nil || (try? isVideoTask()) == true
         if let videoFormat = try dataOptions.videoFormat(expectVideo: expectVideo) { return try runVideo(videoFormat) }
         let format = try dataOptions.parsedFormat()
@@ -52,6 +56,38 @@ struct EvalCommand: ParsableCommand {
                   + (a.map { String(format: "%6.2f%%", 100 * $0) } ?? "   n/a") + "  (\(result.confusion.support(i)) images)")
         }
         if let confusion { print("confusion matrix written to \(confusion)") }
+    }
+
+    /// mIoU of a segmentation task on a segmentation dataset's evaluation split (mmseg's IoUMetric).
+    private func runSegmentation(_ format: SegmentationDatasetFormat) throws {
+        let seg = try loadSegmentationTask(model, weights: weights, flags: segmentationOptions)
+        let settings = seg.model.settings
+        let split = dataOptions.evalSplit ?? (format == .ade20k ? "validation" : "val")
+        let data = try SegmentationDatasetLocator.open(dataOptions.data, split: split, format: format,
+                                                       ignoreIndex: UInt8(clamping: settings.ignoreIndex))
+        guard data.classCount == settings.classes else {
+            throw SparseTuningError("\(dataOptions.data) has \(data.classCount) classes but the task \(settings.classes)")
+        }
+        let mode = try segmentationOptions.inferenceMode(crop: settings.cropSize)
+        let scale = try segmentationOptions.scale.map { try segmentationOptions.parsedScale($0) } ?? settings.scale
+        let evaluator = SegmentationEvaluator(dataset: data, mode: mode, scaleLong: scale[0], scaleShort: scale[1],
+                                              normalization: try seg.normalization(flag: dataOptions.norm))
+        let start = Date()
+        let scores = try evaluator.evaluate(limit: segmentationOptions.evalLimit, outputDirectory: outDir) { try seg.model.forward($0) }
+        let seconds = Date().timeIntervalSince(start)
+        let flops = seg.model.flops(imageSize: settings.cropSize)
+        let images = min(segmentationOptions.evalLimit ?? data.count, data.count)
+        if json {
+            try printJSON(SegmentationEvalJSON(scores: scores, classNames: data.classNames, images: images,
+                                               mode: mode, seconds: seconds, gflops: flops.trunk.gflops + Double(flops.head) / 1e9))
+            return
+        }
+        print(String(format: "%d images (%@): mIoU %.2f%%, aAcc %.2f%%, mAcc %.2f%%; %.2f img/s", images,
+                     "\(mode)", 100 * scores.miou, 100 * scores.aacc, 100 * scores.macc, Double(images) / max(seconds, 1e-9)))
+        for (i, iou) in scores.perClassIoU.enumerated() {
+            print("  \(data.classNames[i].padding(toLength: max(12, data.classNames[i].count), withPad: " ", startingAt: 0))  "
+                  + (iou.map { String(format: "%6.2f%%", 100 * $0) } ?? "   n/a"))
+        }
     }
 
     /// Whether the weights are a video task (a task file with clip settings) — read from the headers only.

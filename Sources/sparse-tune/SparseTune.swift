@@ -10,7 +10,7 @@ struct SparseTune: ParsableCommand {
         commandName: "sparse-tune",
         abstract: "Vision Transformers with Sparse-Tuning on the CPU: inference, FLOPs, benchmarks.",
         version: SparseTuningVersion.string,
-        subcommands: [DemoCommand.self, TrainCommand.self, EvalCommand.self, ForwardCommand.self, PredictCommand.self, GradCommand.self, InspectCommand.self, FlopsCommand.self, BenchCommand.self, PlotCommand.self, VisualizeCommand.self, VTABCommand.self, SweepCommand.self, ServeCommand.self]
+        subcommands: [DemoCommand.self, TrainCommand.self, EvalCommand.self, ForwardCommand.self, PredictCommand.self, SegmentCommand.self, GradCommand.self, InspectCommand.self, FlopsCommand.self, BenchCommand.self, PlotCommand.self, VisualizeCommand.self, VTABCommand.self, SweepCommand.self, ServeCommand.self]
     )
 
     static func main() {

@@ -15,6 +15,7 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @OptionGroup var dataOptions: DataOptions
     @OptionGroup var videoOptions: VideoOptions
+    @OptionGroup var segmentationOptions: SegmentationOptions
     @Option(help: "Task file to write (trainable tensors + configuration), replaced atomically every epoch.")
     var output: String
     @Option(help: "JSONL metrics log (default: <output>.metrics.jsonl).")
@@ -89,6 +90,10 @@ struct TrainCommand: ParsableCommand {
         if weights.isEmpty && model.method != TuningMethod.full.rawValue {
             throw SparseTuningError("train needs --weights BACKBONE (a .safetensors, Google .npz or Hugging Face ViT directory); only --method full may start from random weights")
         }
+        if let segmentationFormat = dataOptions.segmentationFormat() {
+            guard world.size == 1 else { throw SparseTuningError("segmentation training runs in one process (no mpirun)") }
+            return try runSegmentation(segmentationFormat)
+        }
         let videoRecipe = recipe == "k400" || recipe == "ssv2"
         if let videoFormat = try dataOptions.videoFormat(expectVideo: videoRecipe || model.frames != nil) {
             return try runVideo(videoFormat, world: world)
@@ -150,6 +155,65 @@ struct TrainCommand: ParsableCommand {
                                   output: output, metricsPath: metrics ?? defaultMetricsPath(output),
                                   classNames: train.classNames, collective: world)
         try finish(trainer, model: vit, options: options, world: world, unit: "clips")
+    }
+
+    /// Fine-tunes a segmentation model on ADE20K's or the generic layout (docs/SEGMENTATION.md).
+    private func runSegmentation(_ format: SegmentationDatasetFormat) throws {
+        if weights.isEmpty && model.method != TuningMethod.full.rawValue {
+            throw SparseTuningError("train needs --weights BACKBONE; only --method full may start from random weights")
+        }
+        let s = segmentationOptions
+        var o = SegmentationTrainingOptions()
+        if let iters = s.iters { o.iterations = iters }
+        if let batchSize { o.batchSize = batchSize }
+        if let lr { o.lr = Double(lr) }
+        if let weightDecay { o.weightDecay = weightDecay }
+        if let warmup = s.warmupIters { o.warmupIterations = warmup }
+        if let crop = s.cropSize { o.cropSize = crop }
+        if let scale = s.scale { (o.scaleLong, o.scaleShort) = try (s.parsedScale(scale)[0], s.parsedScale(scale)[1]) }
+        if let evalEvery { o.evalEvery = evalEvery }
+        o.evalLimit = s.evalLimit
+        if let seed { o.seed = seed }
+        o.workers = dataOptions.workers
+        o.skipBadImages = dataOptions.skipBadImages
+        o.evalEvery = min(o.evalEvery, o.iterations)
+        if o.warmupIterations >= o.iterations { o.warmupIterations = o.iterations / 10 }
+        try o.validate()
+        let trainSplit = dataOptions.trainSplit ?? (format == .ade20k ? "training" : "train")
+        let train = try SegmentationDatasetLocator.open(dataOptions.data, split: trainSplit, format: format)
+        var eval: SegmentationDataset?
+        if !noEval {
+            let split = dataOptions.evalSplit ?? (format == .ade20k ? "validation" : "val")
+            eval = dataOptions.evalSplit != nil ? try SegmentationDatasetLocator.open(dataOptions.data, split: split, format: format)
+                : try? SegmentationDatasetLocator.open(dataOptions.data, split: split, format: format)
+        }
+        var modelOptions = model
+        if modelOptions.method == nil { modelOptions.method = TuningMethod.sparseTuning.rawValue }
+        modelOptions.classes = 0
+        if modelOptions.imageSize == nil { modelOptions.imageSize = o.cropSize }
+        let built = try buildModel(modelOptions, weights: weights, forTraining: true, segmentationHead: true)
+        let settings = try s.config(base: nil, classes: train.classCount, depth: built.model.config.depth)
+        let seg = try SegmentationModel(trunk: built.model, settings: settings, seed: o.seed)
+        let flops = seg.flops(imageSize: o.cropSize)
+        note("training \(built.model.tuning.method.rawValue) segmentation (\(settings.head.rawValue) head on blocks "
+             + "\(seg.levels.map(String.init).joined(separator: ",")), \(settings.restore.rawValue) restoration) on \(train.count) images "
+             + "(\(train.classCount) classes, \(format.rawValue))" + (eval.map { ", evaluating on \($0.count)" } ?? "")
+             + String(format: "; %d iterations of %d crops of %d; %.3f M trainable parameters; %.2f GFLOPs at %d×%d (backbone %.2f, head %.2f)",
+                      o.iterations, o.batchSize, o.cropSize, Double(seg.trainable.reduce(0) { $0 + $1.value.count }) / 1e6,
+                      flops.trunk.gflops + Double(flops.head) / 1e9, o.cropSize, o.cropSize, flops.trunk.gflops, Double(flops.head) / 1e9))
+        let trainer = try SegmentationTrainer(model: seg, options: o, train: train, eval: eval,
+                                              evalMode: try s.inferenceMode(crop: o.cropSize),
+                                              normalization: try dataOptions.videoNormalization(task: nil, file: nil),
+                                              output: output, metricsPath: metrics ?? defaultMetricsPath(output))
+        let summary = try trainer.run(resume: resume, progress: ProgressLine(epochs: 1, stepsPerEpoch: o.iterations))
+        if json {
+            try printJSON(SegmentationTrainJSON(summary: summary, model: seg, flops: flops, output: output), pretty: false)
+            return
+        }
+        var line = String(format: "done: %d iterations, final loss %.4f", summary.iterations, summary.finalLoss)
+        if let e = summary.evaluation { line += String(format: ", mIoU %.2f%%, aAcc %.2f%%", 100 * e.miou, 100 * e.aacc) }
+        line += String(format: "; %.1f img/s, peak RSS %.0f MiB; wrote %@", summary.imagesPerSecond, summary.peakRSSMB, output)
+        print(line)
     }
 
     /// Runs the trainer and reports (rank 0).

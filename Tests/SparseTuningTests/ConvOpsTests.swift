@@ -96,13 +96,14 @@ final class ConvOpsTests: XCTestCase {
         }
     }
 
+    /// The head's resizes (the shared bilinearResize) on the head fixture's cases, up and down.
     func testHeadBilinear() {
         for i in 0..<3 {
             let c = "bilinear\(i).", x = f[c + "x"], ref = f[c + "y"]
-            let y = HeadBilinear.resize(x, outH: ref.shape[2], outW: ref.shape[3])
+            let y = bilinearResize(x, height: ref.shape[2], width: ref.shape[3])
             XCTAssertEqual(y.shape, ref.shape)
             assertClose(y.values, ref.values, atol: 1e-6, rtol: 1e-6, "bilinear\(i) y")
-            let dx = HeadBilinear.backward(f[c + "dy"], inH: x.shape[2], inW: x.shape[3])
+            let dx = bilinearResizeBackward(f[c + "dy"], inputHeight: x.shape[2], inputWidth: x.shape[3])
             assertClose(dx.values, f[c + "dx"].values, atol: 1e-6, rtol: 1e-6, "bilinear\(i) dx")
         }
     }

@@ -45,7 +45,7 @@ public final class SegmentationModel: Sendable {
     /// Logits (B, K, H, W) at the input's resolution for normalised images (B, 3, H, W), in inference mode.
     public func forward(_ images: Tensor) throws -> Tensor {
         let logits = try inference(images).logits
-        return SegmentationUpsampling.bilinear(logits, height: images.shape[2], width: images.shape[3])
+        return bilinearResize(logits, height: images.shape[2], width: images.shape[3])
     }
 
     /// The restored features (B, h·w, C) of every level, for inspection and tests.
@@ -80,9 +80,9 @@ public final class SegmentationModel: Sendable {
         let tape = ModelTape()
         let (h, w) = (images.shape[2], images.shape[3])
         let out = try pass(images, arena: arena, keepRate: keepRate, training: training, tape: tape, rng: rng)
-        let up = SegmentationUpsampling.bilinear(out.logits, height: h, width: w)  // (B, K, H, W)
+        let up = bilinearResize(out.logits, height: h, width: w)  // (B, K, H, W)
         let (loss, dUp) = try PixelCrossEntropy.forwardBackward(logits: up, labels: labels, ignore: Int32(settings.ignoreIndex))
-        let dLogits = SegmentationUpsampling.bilinearBackward(dUp, height: out.logits.shape[2], width: out.logits.shape[3])
+        let dLogits = bilinearResizeBackward(dUp, inputHeight: out.logits.shape[2], inputWidth: out.logits.shape[3])
         let grads = Dictionary(uniqueKeysWithValues: trainable.map { ($0.name, $0) })
         var dDense: [Int: Tensor] = [:]  // (B, G, C) per level
         switch out.headTape {

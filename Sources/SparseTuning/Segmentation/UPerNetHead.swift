@@ -78,7 +78,7 @@ public final class UPerNetHead: Sendable {
             let pooled = AdaptiveAvgPool2D.forward(top, out: scale)  // (B, C, s, s)
             let (m, t) = psp[i].forward(pooled, training: training)  // (B, ch, s, s)
             pspTapes.append(t)
-            pspParts.append(HeadBilinear.resize(m, outH: sizes[3].h, outW: sizes[3].w))  // (B, ch, L3)
+            pspParts.append(bilinearResize(m, height: sizes[3].h, width: sizes[3].w))  // (B, ch, L3)
         }
         let (lat3, bottleneckTape) = bottleneck.forward(ChannelConcat.forward(pspParts), training: training)  // (B, ch, L3)
 
@@ -92,7 +92,7 @@ public final class UPerNetHead: Sendable {
             lateralTapes.append(t)
         }
         for i in stride(from: 2, through: 0, by: -1) {
-            let sum = HeadBilinear.resize(sums[i + 1], outH: sizes[i].h, outW: sizes[i].w)  // (B, ch, L_i)
+            let sum = bilinearResize(sums[i + 1], height: sizes[i].h, width: sizes[i].w)  // (B, ch, L_i)
             Elementwise.add(lats[i].data, into: sum.data, count: sum.count)  // not in place: the tape keeps lats[i]
             sums[i] = sum
         }
@@ -103,9 +103,9 @@ public final class UPerNetHead: Sendable {
         for i in 0..<3 {
             let (f, t) = fpn[i].forward(sums[i], training: training)  // (B, ch, L_i)
             fpnTapes.append(t)
-            outs.append(HeadBilinear.resize(f, outH: sizes[0].h, outW: sizes[0].w))
+            outs.append(bilinearResize(f, height: sizes[0].h, width: sizes[0].w))
         }
-        outs.append(HeadBilinear.resize(sums[3], outH: sizes[0].h, outW: sizes[0].w))
+        outs.append(bilinearResize(sums[3], height: sizes[0].h, width: sizes[0].w))
         let (features, fbTape) = fpnBottleneck.forward(ChannelConcat.forward(outs), training: training)  // (B, ch, L0)
         let logits = convSeg.forward(features)  // (B, K, L0)
         let tape = UPerNetTape(neck: neckTape, sizes: sizes, psp: pspTapes, bottleneck: bottleneckTape,
@@ -124,13 +124,13 @@ public final class UPerNetHead: Sendable {
         let dOuts = ChannelConcat.split(dFused, channels: [ch, ch, ch, ch])  // (B, ch, L0) each
         var dSums: [Tensor] = []  // (B, ch, L_i)
         for i in 0..<3 {
-            let df = HeadBilinear.backward(dOuts[i], inH: sizes[i].h, inW: sizes[i].w)  // (B, ch, L_i)
+            let df = bilinearResizeBackward(dOuts[i], inputHeight: sizes[i].h, inputWidth: sizes[i].w)  // (B, ch, L_i)
             dSums.append(fpn[i].backward(df, tape: tape.fpn[i])!)
         }
-        dSums.append(HeadBilinear.backward(dOuts[3], inH: sizes[3].h, inW: sizes[3].w))  // (B, ch, L3)
+        dSums.append(bilinearResizeBackward(dOuts[3], inputHeight: sizes[3].h, inputWidth: sizes[3].w))  // (B, ch, L3)
         // Top-down adjoint: sums[i] = laterals[i] + resize(sums[i + 1]).
         for i in 0..<3 {
-            let up = HeadBilinear.backward(dSums[i], inH: sizes[i + 1].h, inW: sizes[i + 1].w)  // (B, ch, L_{i+1})
+            let up = bilinearResizeBackward(dSums[i], inputHeight: sizes[i + 1].h, inputWidth: sizes[i + 1].w)  // (B, ch, L_{i+1})
             Elementwise.add(up.data, into: dSums[i + 1].data, count: up.count)
         }
         var dp: [Tensor] = []  // (B, C, L_i)
@@ -139,7 +139,7 @@ public final class UPerNetHead: Sendable {
         let parts = ChannelConcat.split(dCat, channels: [tape.inChannels] + Self.poolScales.map { _ in ch })
         let dTop = parts[0]  // (B, C, L3)
         for (i, scale) in Self.poolScales.enumerated() {
-            let dm = HeadBilinear.backward(parts[i + 1], inH: scale, inW: scale)  // (B, ch, s, s)
+            let dm = bilinearResizeBackward(parts[i + 1], inputHeight: scale, inputWidth: scale)  // (B, ch, s, s)
             let dPooled = psp[i].backward(dm, tape: tape.psp[i])!  // (B, C, s, s)
             let dIn = AdaptiveAvgPool2D.backward(dPooled, inH: sizes[3].h, inW: sizes[3].w)  // (B, C, L3)
             Elementwise.add(dIn.data, into: dTop.data, count: dIn.count)

@@ -23,11 +23,14 @@ struct FlopsJSON: Encodable {
     /// figures are per sequence, `gflops` per clip.
     var frames = 1
     var sequences = 1
+    /// Segmentation: the head's FLOPs (included in `flops` and `gflops`).
+    var headFlops: Int?
     var byOperator: ByOperator
     var blocks: [Block]
 
     private enum CodingKeys: String, CodingKey {
         case gflops, flops, convention, blocks, frames, sequences, imageSize = "image_size", byOperator = "by_operator"
+        case headFlops = "head_flops"
     }
 
     init(_ report: FLOPReport, imageSize: Int) {
