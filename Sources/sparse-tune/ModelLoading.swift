@@ -103,7 +103,7 @@ func buildModel(_ options: ModelOptions, weights: [String], forTraining: Bool = 
         note("note: " + message + " (--ignore-backbone-mismatch)")
     }
     model.precision = precision
-    var names = task?.classNames
+    var names = segmentationHead ? nil : task?.classNames  // a segmentation task's classes are its head's
     if let n = names, n.count != config.classes {
         guard forTraining else {
             throw SparseTuningError("task file \(layered.taskFile ?? "?") names \(n.count) classes, but the model's head has "
