@@ -10,6 +10,7 @@ struct BenchCommand: ParsableCommand {
         abstract: "Benchmark inference (random weights unless --weights is given).")
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var segmentation: SegmentationOptions
     @Option(name: .customLong("weights"), help: "Checkpoint(s) to load (optional; random weights otherwise).")
     var weights: [String] = []
     @Option(help: "Comma-separated batch sizes.")
@@ -52,8 +53,16 @@ struct BenchCommand: ParsableCommand {
 
         var options = model
         if train && options.method == nil { options.method = TuningMethod.sparseTuning.rawValue }
+        // Segmentation (--head): the trunk without classification head, the head, logits upsampled to the image.
+        let segmentationClasses = segmentation.head != nil ? options.classes ?? 150 : nil
+        if segmentationClasses != nil { options.classes = 0 }
         let vit = try buildModel(options, weights: weights).model
-        let forwardGFLOPs = FLOPCounter.count(vit.config, tuning: vit.tuning).gflops
+        let seg = try segmentationClasses.map {
+            try SegmentationModel(trunk: vit, settings: segmentation.config(base: nil, classes: $0, depth: vit.config.depth))
+        }
+        if seg != nil && train { throw SparseTuningError("bench --train times classification steps; segmentation training is timed by `train`") }
+        let segFLOPs = seg?.flops(imageSize: vit.config.imageSize)
+        let forwardGFLOPs = segFLOPs.map { $0.trunk.gflops + Double($0.head) / 1e9 } ?? FLOPCounter.count(vit.config, tuning: vit.tuning).gflops
         // Training: forward + input gradients (≈ one more forward), + weight gradients when the backbone trains.
         let gflops = train ? forwardGFLOPs * (vit.tuning.trainsBackbone ? 3 : 2) : forwardGFLOPs
         let optimizer = train ? try AdamW(parameters: vit.trainable, lr: 1e-3) : nil
@@ -70,6 +79,7 @@ struct BenchCommand: ParsableCommand {
             var r = try Benchmark.run(batch: b, sample: vit.config.inputShape, gflopsPerImage: gflops, warmup: warmup,
                                       minIterations: minRuns, minSeconds: minTime,
                                       progress: json ? nil : { note("  \($0)") }) { x in
+                if let seg { _ = try seg.forward(x); return }
                 guard let optimizer else { _ = try vit.forward(x); return }
                 let labels = (0..<b).map { $0 % max(vit.config.classes, 1) }
                 _ = try vit.forwardBackward(x, training: true, rng: &rng) {

@@ -33,6 +33,8 @@ struct DemoCommand: ParsableCommand {
     /// The small video model of the demo: 4-frame 32×32 clips, patch 8, tubelets of 2 frames (32 tokens), width 48, 2 blocks.
     static let videoArchitecture = ["--dim", "48", "--depth", "2", "--heads", "4", "--mlp", "96", "--patch", "8", "--image-size", "32",
                                     "--frames", "4", "--tubelet", "2"]
+    /// The small ViT of the segmentation demo: 64×64 images, patch 8 (64 tokens), width 48, 4 blocks.
+    static let segmentationArchitecture = ["--dim", "48", "--depth", "4", "--heads", "4", "--mlp", "96", "--patch", "8", "--image-size", "64"]
     /// Clip settings of the video demo: every other frame of the 8-frame videos, one view, no flips.
     static let videoClips = ["--recipe", "ssv2", "--sampling", "dense", "--frame-stride", "2", "--clips", "1", "--crops", "1"]
 
@@ -117,16 +119,16 @@ struct DemoCommand: ParsableCommand {
     private func runSegmentation(_ dir: String) throws {
         let threadArgs = threads.map { ["--threads", "\($0)"] } ?? []
         let (trainCount, valCount) = quick ? (48, 16) : (600, 100)
-        let (preIters, ftIters) = quick ? (4, 2) : (1500, 400)
+        let (preIters, ftIters) = quick ? (4, 2) : (3000, 400)
         note("1/3 writing synthetic segmentation data (\(SyntheticSegmentation.classNames.joined(separator: ", "))) to \(dir)")
         let data = "\(dir)/shapes-seg", newData = "\(dir)/shapes-seg-new"
         try SyntheticSegmentation.write(to: data, splits: [("train", trainCount), ("val", valCount)], size: 64, seed: 1)
         try SyntheticSegmentation.write(to: newData, splits: [("train", trainCount), ("val", valCount)], size: 64, seed: 2)
         let common = ["--crop-size", "64", "--scale", "256,64", "--batch", "16", "--warmup-iters", quick ? "1" : "100", "--json"] + threadArgs
-        note("2/3 pretraining a small ViT (width 64, 6 blocks, patch 8) from random weights: \(preIters) iterations")
+        note("2/3 pretraining a small ViT (width 48, 4 blocks, patch 8) from random weights: \(preIters) iterations")
         let backbone = "\(dir)/seg-backbone.safetensors"
         let pre = try child(SegmentationDemoJSON.self, ["train", "--method", "full", "--data", data, "--iters", "\(preIters)", "--lr", "1e-3",
-                                                        "--eval-every", "\(preIters)", "--output", backbone] + Self.architecture + common)
+                                                        "--eval-every", "\(preIters)", "--output", backbone] + Self.segmentationArchitecture + common)
         note(String(format: "    pretrained: mIoU %.1f%% on held-out images", 100 * (pre.miou ?? 0)))
         note("3/3 fine-tuning on new images: \(ftIters) iterations each")
         var rows: [(String, SegmentationDemoJSON)] = []
@@ -140,7 +142,7 @@ struct DemoCommand: ParsableCommand {
             note(String(format: "    %@: mIoU %.1f%%", name, 100 * (r.miou ?? 0)))
             rows.append((name, r))
         }
-        print("\nSegmentation of shapes on clutter (4 classes, 64×64, patch 8: 64 tokens), fine-tuned \(ftIters) iterations from a ViT pretrained on other images:")
+        print("\nSegmentation of shapes on clutter (4 classes, 64×64, patch 8: 64 tokens; width 48, 4 blocks), fine-tuned \(ftIters) iterations from a ViT pretrained on other images:")
         print("setting                              mIoU    aAcc   GFLOPs   trainable")
         for (name, r) in rows {
             print(name.padding(toLength: 34, withPad: " ", startingAt: 0)
