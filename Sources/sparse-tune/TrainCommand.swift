@@ -45,7 +45,7 @@ struct TrainCommand: ParsableCommand {
           help: "Run the frozen backbone every step even when only the head trains (by default its features are computed once).")
     var noFeatureCache = false
     @Flag(help: "Continue from <output>.resume.safetensors exactly where it stopped.") var resume = false
-    @Option(name: .customLong("stop-after"), help: "Stop after this epoch (a time-sliced run; continue later with --resume).")
+    @Option(name: .customLong("stop-after"), help: "Stop after this epoch — for segmentation, this iteration, a multiple of --eval-every (a time-sliced run; continue later with --resume).")
     var stopAfter: Int?
     @Flag(help: "Print the final summary as JSON on stdout.") var json = false
 
@@ -205,7 +205,7 @@ struct TrainCommand: ParsableCommand {
                                               evalMode: try s.inferenceMode(crop: o.cropSize),
                                               normalization: try dataOptions.videoNormalization(task: nil, file: nil),
                                               output: output, metricsPath: metrics ?? defaultMetricsPath(output))
-        let summary = try trainer.run(resume: resume, progress: ProgressLine(epochs: 1, stepsPerEpoch: o.iterations))
+        let summary = try trainer.run(resume: resume, stopAfter: stopAfter, progress: ProgressLine(epochs: 1, stepsPerEpoch: o.iterations))
         if json {
             try printJSON(SegmentationTrainJSON(summary: summary, model: seg, flops: flops, output: output), pretty: false)
             return

@@ -91,3 +91,22 @@ final class SegmentationCLITests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: "\(dir)/t.safetensors"))
     }
 }
+
+/// Segmentation training resumes exactly: 4 iterations in one run equal 2, then 2 more from the resume state.
+final class SegmentationResumeTests: XCTestCase {
+    func testStopAndResumeIsBitExact() throws {
+        let dir = temporaryDirectory(self)
+        try SyntheticSegmentation.write(to: "\(dir)/d", splits: [("train", 8), ("val", 2)], size: 32, seed: 3)
+        let args = ["train", "--method", "full", "--dim", "16", "--depth", "2", "--heads", "2", "--patch", "8", "--image-size", "32",
+                    "--data", "\(dir)/d", "--crop-size", "32", "--scale", "64,32", "--batch", "2", "--iters", "4",
+                    "--warmup-iters", "1", "--eval-every", "2", "--threads", "2", "--workers", "0"]
+        XCTAssertEqual(try runSparseTune(args + ["--output", "\(dir)/a.safetensors"]).0, 0)
+        XCTAssertEqual(try runSparseTune(args + ["--output", "\(dir)/b.safetensors", "--stop-after", "2"]).0, 0)
+        let (code, _, err) = try runSparseTune(args + ["--output", "\(dir)/b.safetensors", "--resume"])
+        XCTAssertEqual(code, 0, err)
+        XCTAssertTrue(err.contains("resumed from") && err.contains("at iteration 2"), err)
+        let a = try Checkpoint.load("\(dir)/a.safetensors").tensors, b = try Checkpoint.load("\(dir)/b.safetensors").tensors
+        XCTAssertEqual(Set(a.keys), Set(b.keys))
+        for (name, t) in a { assertBitIdentical(t.values, b[name]!.values, name) }
+    }
+}

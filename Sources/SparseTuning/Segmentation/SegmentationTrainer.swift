@@ -118,8 +118,13 @@ public final class SegmentationTrainer {
         return try evaluator.evaluate(limit: options.evalLimit) { try model.forward($0) }
     }
 
-    /// Runs the remaining iterations (continuing from the resume state beside `output` with `resume`).
-    public func run(resume: Bool = false, progress: ProgressLine? = nil) throws -> SegmentationTrainingSummary {
+    /// Runs the remaining iterations (continuing from the resume state beside `output` with `resume`); with
+    /// `stopAfter`, stops after that iteration (which must be an evaluation point, so that its state is written).
+    public func run(resume: Bool = false, stopAfter: Int? = nil, progress: ProgressLine? = nil) throws -> SegmentationTrainingSummary {
+        if let s = stopAfter, s % options.evalEvery != 0 && s < options.iterations {
+            throw SparseTuningError("--stop-after \(s) must be a multiple of --eval-every \(options.evalEvery) (where the state is written)")
+        }
+        let end = min(options.iterations, stopAfter ?? options.iterations)
         let schedule = try PolyLRSchedule(baseLR: options.lr, totalSteps: options.iterations, warmupSteps: options.warmupIterations,
                                           warmupStartFactor: options.warmupStartFactor, power: options.power, minLR: options.minLR)
         let optimizer = try AdamW(parameters: model.trainable, lr: Float(options.lr), weightDecay: options.weightDecay)
@@ -141,11 +146,11 @@ public final class SegmentationTrainer {
         var evaluation: SegmentationScores?
         let started = DispatchTime.now().uptimeNanoseconds
         progress?.beginEpoch(0)
-        while step < options.iterations {
+        while step < end {
             let it = loader.epoch(epoch)
             defer { it.cancel() }
             var number = 0
-            while step < options.iterations, let batch = try it.next() {
+            while step < end, let batch = try it.next() {
                 defer { number += 1 }
                 if skip > 0 { skip -= 1; continue }
                 var rng = loader.batchGenerator(epoch: epoch, number: number)
