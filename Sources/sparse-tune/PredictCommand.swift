@@ -66,7 +66,7 @@ struct PredictCommand: ParsableCommand {
             return
         }
         for r in results {
-            print(r.image)
+            print(r.image ?? "")
             for (rank, e) in r.top.enumerated() {
                 print(String(format: "  %d. %@  %.4f", rank + 1, e.label, e.probability))
             }

@@ -53,7 +53,7 @@ extension TunedViT {
 
     func backward(_ dLogits: Tensor, tape: ModelTape, arena: Arena) {
         let grads = gradientIndex
-        let cfg = config, c = cfg.dim, heads = cfg.heads, depth = cfg.depth
+        let cfg = config, c = cfg.dim, depth = cfg.depth
         let clips = dLogits.shape[0], t = cfg.sequences(frames: tape.input.frames), b = clips * t  // samples; the trunk's sequences
         // Head, BatchNorm, temporal pooling, fc_norm, pooling, final norm.
         let stop = firstTrainableBlock

@@ -305,7 +305,7 @@ extension TunedViT {
 
     /// Final norm and pooling: the head's input (B, W) in the arena (pooled, final-normed, before the BatchNorm head).
     private func headForward(_ x: Tensor, training: Bool, tape: ModelTape?, arena: Arena) throws -> Tensor {
-        let b = x.shape[0], n = x.shape[1], c = config.dim
+        let b = x.shape[0], n = x.shape[1]
         var normed = x  // (B, N, C) final norm over all tokens, unless it is timm's fc_norm after pooling
         let meanF = arena.tensor([b * n]), rstdF = arena.tensor([b * n])  // (B·N)
         if !backbone.normAfterPooling {
