@@ -3,7 +3,9 @@
 
 Development tool (not part of the tests). One process per measurement (peak RSS = ru_maxrss), one after the other,
 the same thread count on both sides. Model: ViT-B/16 at 512x512 (1,024 patch tokens), 150 classes (ADE20K), the linear
-head (LayerNorm + per-patch classifier on the last block, logits upsampled bilinearly to 512x512).
+head (LayerNorm + per-patch classifier on the last block, logits upsampled bilinearly to 512x512), or with `--head upernet`
+BEiT's pyramid + mmseg's UPerHead (512 channels) on blocks 3, 5, 7, 11 (PyTorch: scripts/fixtures/seg_head_fixtures.py's
+module, eval mode; dense features from timm's forward_intermediates).
   dense : torch = timm vit_base_patch16_224(img_size=512) forward_features + the head; ours = bench --head linear
   sparse: torch = scripts/fixtures/sparse_reference.py (EViT keep 0.7 at blocks 3, 6, 9 with fusion, Dense Adapters r 32,
           F.scaled_dot_product_attention where no probabilities are needed) + `copy` restoration written with
@@ -42,16 +44,30 @@ def child(cfg: dict) -> None:
     x = torch.randn(B, 3, S, S)
     norm_w, norm_b = torch.ones(768), torch.zeros(768)
     head_w, head_b = torch.randn(K, 768) * 0.02, torch.zeros(K)
+    side = S // 16
+    upernet = None
+    if cfg["head"] == "upernet":
+        sys.path.insert(0, os.path.join(HERE, "fixtures"))
+        from seg_head_fixtures import Model
+        upernet = Model(768, 512, K).eval()
 
-    def head(dense):  # (B, G, C) -> (B, K, S, S)
-        t = F.linear(F.layer_norm(dense, (768,), norm_w, norm_b, 1e-6), head_w, head_b)
-        side = S // 16
-        return F.interpolate(t.transpose(1, 2).reshape(B, K, side, side), size=(S, S), mode="bilinear", align_corners=False)
+    def head(levels):  # [(B, G, C)] (one level for linear, four for upernet) -> (B, K, S, S)
+        if upernet is not None:
+            logits = upernet([t.transpose(1, 2).reshape(B, 768, side, side) for t in levels])
+        else:
+            t = F.linear(F.layer_norm(levels[-1], (768,), norm_w, norm_b, 1e-6), head_w, head_b)
+            logits = t.transpose(1, 2).reshape(B, K, side, side)
+        return F.interpolate(logits, size=(S, S), mode="bilinear", align_corners=False)
+    levels_at = [3, 5, 7, 11] if upernet is not None else [11]
 
     if cfg["kind"] == "dense":
         import timm
         vit = timm.create_model("vit_base_patch16_224", pretrained=False, img_size=S, num_classes=0).eval()
-        run = lambda t: head(vit.forward_features(t)[:, 1:])  # noqa: E731
+        if upernet is None:
+            run = lambda t: head([vit.forward_features(t)[:, 1:]])  # noqa: E731
+        else:
+            run = lambda t: head([m.flatten(2).transpose(1, 2) for m in vit.forward_intermediates(  # noqa: E731
+                t, indices=levels_at, norm=False, output_fmt="NCHW", intermediates_only=True)])
     else:
         sys.path.insert(0, os.path.join(HERE, "fixtures"))
         import sparse_reference as sr
@@ -61,12 +77,11 @@ def child(cfg: dict) -> None:
         p = {n: (torch.ones(s) if "norm" in n and n.endswith("weight") else torch.randn(s, generator=g) * 0.02)
              for n, s in sr.backbone_shapes(scfg) + sr.task_shapes(scfg)}
 
-        def run(t):
-            res = sr.forward(p, t, scfg)
+        def restore(res, level):  # `copy` restoration of block `level`'s output with index scatters
             G = (S // 16) ** 2
             pos = torch.arange(G).expand(B, G)  # patch behind each token after the class token (-1: fused)
             dense = torch.empty(B, G, 768)
-            for l in sorted(res["maps"]):
+            for l in sorted(k for k in res["maps"] if k <= level):
                 m, xin = res["maps"][l], res["reduction_inputs"][l]
                 dropped_pos = pos.gather(1, m.dropped)
                 rows = xin[:, 1:].gather(1, m.dropped.unsqueeze(-1).expand(-1, -1, 768))
@@ -74,11 +89,15 @@ def child(cfg: dict) -> None:
                 for b in range(B):
                     dense[b, dropped_pos[b][keep[b]]] = rows[b][keep[b]]
                 pos = torch.cat([pos.gather(1, m.kept), torch.full((B, 1), -1)], dim=1)
-            final = res["block_outputs"][scfg["depth"] - 1][:, 1:]
+            final = res["block_outputs"][level][:, 1:]
             for b in range(B):
                 alive = pos[b] >= 0
                 dense[b, pos[b][alive]] = final[b][alive]
-            return head(dense)
+            return dense
+
+        def run(t):
+            res = sr.forward(p, t, scfg)
+            return head([restore(res, level) for level in levels_at])
     amp = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if cfg["precision"] == "bf16" else contextlib.nullcontext
     times = []
     with torch.inference_mode(), amp():
@@ -103,13 +122,14 @@ def main():
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--min-iters", type=int, default=3)
     ap.add_argument("--min-time", type=float, default=5)
+    ap.add_argument("--head", default="linear", choices=["linear", "upernet"])
     ap.add_argument("--binary", default=os.path.join(HERE, "..", ".build", "release", "sparse-tune"))
     args = ap.parse_args()
     if args.child:
         return child(json.loads(args.child))
-    model = ["--arch", "vit-b16", "--image-size", str(S), "--classes", str(K), "--head", "linear"]
+    model = ["--arch", "vit-b16", "--image-size", str(S), "--classes", str(K), "--head", args.head]
     sparse = ["--method", "sparse-tuning", "--keep-rate", "0.7", "--ts-layers", "3,6,9", "--rank", "32"]
-    print(f"ViT-B/16 at {S}x{S}, linear head, {K} classes; threads {args.threads}, batch {args.batch}")
+    print(f"ViT-B/16 at {S}x{S}, {args.head} head, {K} classes; threads {args.threads}, batch {args.batch}")
     print(f"{'kind':7} {'prec':5} {'GFLOPs':>7} {'torch img/s':>12} {'ours img/s':>11} {'ours/torch':>10} {'torch %pk':>9} "
           f"{'ours %pk':>8} {'torch MiB':>9} {'ours MiB':>8}")
     for precision in args.precision.split(","):
@@ -123,7 +143,7 @@ def main():
             res = o["results"][0] if o else None
             if res is None:
                 print(f"  ours failed: {r.stderr[-300:]}", file=sys.stderr)
-            cfg = dict(kind=kind, precision=precision, batch=args.batch, threads=args.threads, warmup=args.warmup,
+            cfg = dict(kind=kind, head=args.head, precision=precision, batch=args.batch, threads=args.threads, warmup=args.warmup,
                        min_iters=args.min_iters, min_time=args.min_time)
             c = subprocess.run([sys.executable, __file__, "--child", json.dumps(cfg)], capture_output=True, text=True)
             t = next((json.loads(l[len(TAG):]) for l in c.stdout.splitlines() if l.startswith(TAG)), None)
