@@ -10,7 +10,7 @@ public enum RestoreRule: String, Sendable, Codable, CaseIterable {
     /// The feature the token had when it was pruned (the pruning block's input to the reduction).
     case copy
     /// The restored feature of the kept token nearest to it (squared L2 distance of the pruning block's reduction
-    /// inputs; ties to the lower index).
+    /// inputs, as one matrix product; the first in kept order on ties).
     case nearest
 }
 
@@ -42,39 +42,57 @@ struct RestorationMap {
                 let red = reductions[l]!
                 let kept = red.kept[bi]
                 let keptSet = Set(kept)
-                for j in 0..<tokenPatch.count where !keptSet.contains(j) {
-                    guard let p = tokenPatch[j] else { continue }  // a fused token has no position
-                    switch rule {
-                    case .copy:
-                        state[p] = .copied(block: l, row: prefix + j)
-                    case .nearest:
-                        let x = inputs[l]!.data + bi * red.tokensIn * c
-                        let me = x + (prefix + j) * c
-                        var best: (distance: Float, patch: Int)?
-                        for k in kept {
-                            guard let q = tokenPatch[k] else { continue }
-                            let other = x + (prefix + k) * c
-                            var d: Float = 0
-                            for t in 0..<c { let e = me[t] - other[t]; d += e * e }
-                            if best == nil || d < best!.distance { best = (d, q) }
-                        }
-                        state[p] = best.map { .alias($0.patch) } ?? .copied(block: l, row: prefix + j)
+                let pruned = (0..<tokenPatch.count).filter { !keptSet.contains($0) && tokenPatch[$0] != nil }  // a fused token has no position
+                switch rule {
+                case .copy:
+                    for j in pruned { state[tokenPatch[j]!] = .copied(block: l, row: prefix + j) }
+                case .nearest:
+                    let candidates = kept.filter { tokenPatch[$0] != nil }
+                    let nearest = nearestKept(pruned: pruned, candidates: candidates, x: inputs[l]!.data + bi * red.tokensIn * c,
+                                              prefix: prefix, channels: c)
+                    for (j, k) in zip(pruned, nearest) {
+                        state[tokenPatch[j]!] = k.map { .alias(tokenPatch[$0]!) } ?? .copied(block: l, row: prefix + j)
                     }
                 }
                 tokenPatch = kept.map { tokenPatch[$0] } + (red.tokensOut > prefix + kept.count ? [nil] : [])
             }
             var rowOf = [Int: Int]()  // alive patch → row of the level's output
             for (i, p) in tokenPatch.enumerated() { if let p { rowOf[p] = prefix + i } }
-            func resolve(_ p: Int, depth: Int = 0) -> RestoredSource {
+            func resolve(_ p: Int) -> RestoredSource {
                 switch state[p] {
                 case .alive: return .output(row: rowOf[p]!)
                 case .copied(let l, let r): return .reductionInput(block: l, row: r)
-                case .alias(let q): return resolve(q, depth: depth + 1)  // q was kept when p was pruned: no cycle
+                case .alias(let q): return resolve(q)  // q was kept when p was pruned: no cycle
                 }
             }
             all.append((0..<g).map { resolve($0) })
         }
         return RestorationMap(level: level, sources: all)
+    }
+
+    /// For each pruned token, the candidate (kept token) nearest to it by squared L2 distance of their rows of `x`
+    /// (N, C) — |a|² + |b|² − 2a·b with the dot products as one matrix product — the first in candidate order on
+    /// ties; nil without candidates.
+    static func nearestKept(pruned: [Int], candidates: [Int], x: UnsafePointer<Float>, prefix: Int, channels c: Int) -> [Int?] {
+        guard !candidates.isEmpty else { return pruned.map { _ in nil } }
+        guard !pruned.isEmpty else { return [] }
+        let a = Tensor(uninitialized: [pruned.count, c]), b = Tensor(uninitialized: [candidates.count, c])  // (d, C), (k, C)
+        for (i, j) in pruned.enumerated() { (a.data + i * c).update(from: x + (prefix + j) * c, count: c) }
+        for (i, k) in candidates.enumerated() { (b.data + i * c).update(from: x + (prefix + k) * c, count: c) }
+        let dots = Tensor(uninitialized: [pruned.count, candidates.count])  // (d, k) a·bᵀ
+        Matmul.abT(a.data, b.data, dots.data, m: pruned.count, n: candidates.count, k: c)
+        func squaredNorms(_ t: Tensor, _ rows: Int) -> [Float] {
+            (0..<rows).map { r in var s: Float = 0; for j in 0..<c { s += t.data[r * c + j] * t.data[r * c + j] }; return s }
+        }
+        let nb = squaredNorms(b, candidates.count)
+        return (0..<pruned.count).map { i in
+            var best = 0, bestDistance = Float.infinity
+            for k in 0..<candidates.count {
+                let d = nb[k] - 2 * dots.data[i * candidates.count + k]  // |a|² is the same for every candidate
+                if d < bestDistance { bestDistance = d; best = k }
+            }
+            return candidates[best]
+        }
     }
 
     /// `dense (B, G, C)` gathered from the level's output (B, N_L, C) and the reduction inputs.
