@@ -48,6 +48,7 @@ struct InspectCommand: ParsableCommand {
             if c.layerScale { layout.append("layer scale") }
             if c.preNorm { layout.append("norm_pre") }
             if !c.patchBias { layout.append("no patch bias") }
+            if let t = c.tubelet { layout.append("VideoMAE: \(c.frames) frames in tubelets of \(t), no class token, sinusoid positions") }
             let heads = a.notes.contains(where: { $0.hasPrefix(Self.headsUnknown) }) ? "?" : "\(c.heads)"
             print("timm ViT (\(stated ?? "tensor shapes only")): dim \(c.dim), depth \(c.depth), heads \(heads), mlp \(c.mlpDim), "
                   + "patch \(c.patch), image \(c.imageSize), eps \(c.eps), \(c.activation.rawValue), pool \(c.pool.rawValue), "
@@ -64,10 +65,11 @@ struct InspectCommand: ParsableCommand {
         let shapes = CheckpointInspection.timmShapes(info.rows)
         guard shapes["patch_embed.proj.weight"] != nil else { return nil }
         let timm = try TimmConfigFile.beside(Checkpoint.resolve(file))
-        let stated = try timm.map { (config: try $0.statedConfig(), source: $0.path) }
+        var stated = try timm.map { (config: try $0.statedConfig(), source: $0.path) }
+        if stated == nil { stated = try VideoMAE.statedConfig(besideWeights: Checkpoint.resolve(file)) }  // a VideoMAE config.json
         let width = shapes["patch_embed.proj.weight"]?.first ?? 0
         guard stated == nil, ViTConfig.conventionalHeads(forWidth: width) == nil else {
-            return (try ViTConfig.inferred(fromShapes: shapes, stated: stated, source: file), timm?.path)
+            return (try ViTConfig.inferred(fromShapes: shapes, stated: stated, source: file), stated?.source)
         }
         // The shapes say everything but the heads: show that, and what to give.
         var a = try ViTConfig.inferred(fromShapes: shapes, heads: 1, source: file)

@@ -55,6 +55,17 @@ final class VideoModelTests: XCTestCase {
                     "VideoMAEModel features vs transformers (mean, unit fc_norm)")
     }
 
+    func testVideoMAEPretrainingCheckpointAsBackbone() throws {
+        // VideoMAEForPreTraining: decoder, encoder_to_decoder and mask_token dropped; use_mean_pooling false gives a final
+        // LayerNorm over the tokens, whose mean is the feature (transformers: last_hidden_state.mean(1)).
+        let (model, c) = try videoMAE("videomae_pretrain_hf/model.safetensors")
+        XCTAssertEqual([c.frames, c.classes, c.prefixTokens], [4, 0, 0])
+        XCTAssertFalse(model.backbone.normAfterPooling)
+        let io = try Fixture("video_models/io.safetensors")
+        assertClose(try model.forward(io["x"]).values, io["pretrain.features"].values, atol: 1e-5, rtol: 1e-5,
+                    "VideoMAE pretraining backbone features vs transformers")
+    }
+
     func testPerFrameViTEqualsTimmPerFrameThenMean() throws {
         let path = fixturePath("video_models/perframe_vit.safetensors")
         let checkpoint = try Checkpoint.load(path)

@@ -132,8 +132,12 @@ public enum VideoMAE {
         c.tubelet = k.tubeletSize ?? 2
         c.frames = k.numFrames ?? 16
         c.eps = Float(k.layerNormEps ?? 1e-12)
-        guard k.useMeanPooling ?? true else {
-            throw fail("use_mean_pooling false (the final-normed first token) is not supported; VideoMAE classifiers pool the mean")
+        // use_mean_pooling false (pretraining checkpoints): a final LayerNorm over the tokens (`layernorm`), whose mean
+        // is the feature here; transformers' own classifier would read the first token instead, which is not supported.
+        if k.useMeanPooling == false, let names = try? SafetensorsFile.open(path).names,
+           names.contains(where: { $0.hasSuffix("classifier.weight") }) {
+            throw fail("use_mean_pooling false with a classifier (it reads the first token) is not supported; VideoMAE "
+                + "classifiers pool the mean of the tokens")
         }
         do { try c.validate() } catch let e as SparseTuningError { throw fail(e.message) }
         return (c, file)
