@@ -1,4 +1,4 @@
-// The segmentation ops (Conv2D, ConvTranspose2D, BatchNorm2D, MaxPool2D through oneDNN; adaptive average pooling,
+// The segmentation ops (Conv2D, plain and transposed, BatchNorm2D, MaxPool2D through oneDNN; adaptive average pooling,
 // the head's bilinear resize, ReLU, channel concat) forward and backward against PyTorch autograd
 // (Fixtures/seg/ops.safetensors, from scripts/fixtures/seg_head_fixtures.py).
 import XCTest
@@ -41,7 +41,7 @@ final class ConvOpsTests: XCTestCase {
     func testConvTranspose2DForwardAndGradients() {
         let x = f["deconv.x"], w = f["deconv.w"]
         var rng = SeededGenerator(seed: 1)
-        let deconv = ConvTranspose2D(name: "d", inChannels: w.shape[0], outChannels: w.shape[1], kernel: 2, stride: 2, rng: &rng)
+        let deconv = Conv2D(name: "d", inChannels: w.shape[0], outChannels: w.shape[1], kernel: 2, stride: 2, transposed: true, rng: &rng)
         load(deconv.weight, "deconv.w")
         load(deconv.bias!, "deconv.b")
         let y = deconv.forward(x)

@@ -1,25 +1,31 @@
-// Conv2D: a 2-D convolution layer (PyTorch nn.Conv2d, square kernel, stride, padding, optional bias) with its
-// trainable weight and bias; forward and backward through oneDNN (`ConvSpec`).
+// Conv2D: a 2-D convolution layer (PyTorch nn.Conv2d) or, `transposed`, a transposed convolution (nn.ConvTranspose2d)
+// — square kernel, stride, padding, optional bias — with its trainable weight and bias; forward and backward through
+// oneDNN convolution or deconvolution (`ConvSpec`).
 
-/// `y = conv2d(x, weight, bias, stride, padding)` on NCHW fp32 tensors, weight (O, I, k, k) as PyTorch stores it.
+/// `y = conv2d(x, weight, bias, stride, padding)` (or `conv_transpose2d`) on NCHW fp32 tensors, the weight laid out as
+/// PyTorch stores it: (O, I, k, k), or (I, O, k, k) when transposed.
 public final class Conv2D: Sendable {
     public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int
-    /// (O, I, k, k)
+    public let transposed: Bool
+    /// (O, I, k, k), or (I, O, k, k) when transposed
     public let weight: Parameter
     /// (O), or nil for a convolution without bias.
     public let bias: Parameter?
 
-    /// Weights U(−1/√fan_in, 1/√fan_in) (PyTorch's default initialisation), bias likewise; `name` prefixes the
-    /// parameter names (`<name>.weight`, `<name>.bias`).
+    /// Weights U(−1/√fan_in, 1/√fan_in) with PyTorch's fan_in (weight dimension 1 times k²: I·k², or O·k² when
+    /// transposed; its default initialisation), bias likewise; `name` prefixes the parameter names (`<name>.weight`,
+    /// `<name>.bias`).
     public init(name: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
-                bias: Bool = true, rng: inout SeededGenerator) {
+                bias: Bool = true, transposed: Bool = false, rng: inout SeededGenerator) {
         self.inChannels = inChannels
         self.outChannels = outChannels
         self.kernel = kernel
         self.stride = stride
         self.padding = padding
-        let w = Tensor(zeros: [outChannels, inChannels, kernel, kernel])  // (O, I, k, k)
-        let bound = 1 / Float(inChannels * kernel * kernel).squareRoot()
+        self.transposed = transposed
+        let shape = transposed ? [inChannels, outChannels, kernel, kernel] : [outChannels, inChannels, kernel, kernel]
+        let w = Tensor(zeros: shape)  // (O, I, k, k), or (I, O, k, k) when transposed
+        let bound = 1 / Float(shape[1] * kernel * kernel).squareRoot()
         w.fillUniform(bound: bound, using: &rng)
         weight = Parameter(name: "\(name).weight", value: w)
         if bias {
@@ -32,8 +38,8 @@ public final class Conv2D: Sendable {
     }
 
     func spec(_ x: Tensor) -> ConvSpec {
-        precondition(x.shape.count == 4 && x.shape[1] == inChannels, "Conv2D(\(inChannels)→\(outChannels)): input \(x.shape)")
-        return ConvSpec(transposed: false, batch: x.shape[0], inChannels: inChannels, outChannels: outChannels,
+        precondition(x.shape.count == 4 && x.shape[1] == inChannels, "\(kind)(\(inChannels)→\(outChannels)): input \(x.shape)")
+        return ConvSpec(transposed: transposed, batch: x.shape[0], inChannels: inChannels, outChannels: outChannels,
                         inH: x.shape[2], inW: x.shape[3], kernel: kernel, stride: stride, padding: padding, bias: bias != nil)
     }
 
@@ -49,8 +55,8 @@ public final class Conv2D: Sendable {
     /// `inputGradient` (nil otherwise). `x` is the forward input.
     public func backward(_ dy: Tensor, input x: Tensor, inputGradient: Bool = true) -> Tensor? {
         let s = spec(x)
-        precondition(dy.shape == s.outShape, "Conv2D backward: dy \(dy.shape), expected \(s.outShape)")
-        let dw = Tensor(uninitialized: s.weightShape)  // (O, I, k, k)
+        precondition(dy.shape == s.outShape, "\(kind) backward: dy \(dy.shape), expected \(s.outShape)")
+        let dw = Tensor(uninitialized: s.weightShape)  // like the weight
         let db = bias.map { _ in Tensor(uninitialized: [outChannels]) }  // (O)
         s.backwardWeights(dy: dy.data, x: x.data, dw: dw.data, db: db?.data)
         Elementwise.add(dw.data, into: weight.grad.data, count: dw.count)
@@ -63,7 +69,9 @@ public final class Conv2D: Sendable {
 
     /// Multiply-accumulates of one image's forward pass at input size h × w.
     public func macs(h: Int, w: Int) -> Int {
-        ConvSpec(transposed: false, batch: 1, inChannels: inChannels, outChannels: outChannels, inH: h, inW: w,
+        ConvSpec(transposed: transposed, batch: 1, inChannels: inChannels, outChannels: outChannels, inH: h, inW: w,
                  kernel: kernel, stride: stride, padding: padding, bias: false).macsPerImage
     }
+
+    private var kind: String { transposed ? "ConvTranspose2D" : "Conv2D" }
 }

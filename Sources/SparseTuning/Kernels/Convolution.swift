@@ -1,5 +1,5 @@
 // 2-D convolution and transposed convolution (deconvolution) through oneDNN, fp32 NCHW: forward, backward data and
-// backward weights, primitives cached by shape. The layers `Conv2D` and `ConvTranspose2D` call these.
+// backward weights, primitives cached by shape. The layer `Conv2D` (plain or transposed) calls these.
 import CDNNL
 
 /// The shapes of one (de)convolution. Weights are in PyTorch's layouts: Conv2d (O, I, k, k), ConvTranspose2d

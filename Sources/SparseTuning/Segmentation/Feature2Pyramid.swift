@@ -2,18 +2,18 @@
 // [4, 2, 1, 0.5]): four same-size maps (B, C, h, w) become (B, C, 4h, 4w), (B, C, 2h, 2w), (B, C, h, w),
 // (B, C, h/2, w/2). Parameter names as mmseg's `Feature2Pyramid` under `neck.`.
 
-/// level 0: ConvTranspose2D(C, C, 2, 2) → BatchNorm2D → GELU → ConvTranspose2D(C, C, 2, 2) (`neck.upsample_4x.{0,1,3}`);
-/// level 1: ConvTranspose2D(C, C, 2, 2) (`neck.upsample_2x.0`); level 2: identity; level 3: MaxPool2D(2, 2).
+/// level 0: transposed Conv2D(C, C, 2, 2) → BatchNorm2D → GELU → transposed Conv2D(C, C, 2, 2) (`neck.upsample_4x.{0,1,3}`);
+/// level 1: transposed Conv2D(C, C, 2, 2) (`neck.upsample_2x.0`); level 2: identity; level 3: MaxPool2D(2, 2).
 final class Feature2Pyramid: Sendable {
-    let up4a: ConvTranspose2D, up4bn: BatchNorm2D, up4b: ConvTranspose2D
-    let up2: ConvTranspose2D
+    let up4a: Conv2D, up4bn: BatchNorm2D, up4b: Conv2D  // transposed
+    let up2: Conv2D  // transposed
     let pool = MaxPool2D(kernel: 2, stride: 2)
 
     init(channels c: Int, rng: inout SeededGenerator) {
-        up4a = ConvTranspose2D(name: "neck.upsample_4x.0", inChannels: c, outChannels: c, kernel: 2, stride: 2, rng: &rng)
+        up4a = Conv2D(name: "neck.upsample_4x.0", inChannels: c, outChannels: c, kernel: 2, stride: 2, transposed: true, rng: &rng)
         up4bn = BatchNorm2D(name: "neck.upsample_4x.1", channels: c)
-        up4b = ConvTranspose2D(name: "neck.upsample_4x.3", inChannels: c, outChannels: c, kernel: 2, stride: 2, rng: &rng)
-        up2 = ConvTranspose2D(name: "neck.upsample_2x.0", inChannels: c, outChannels: c, kernel: 2, stride: 2, rng: &rng)
+        up4b = Conv2D(name: "neck.upsample_4x.3", inChannels: c, outChannels: c, kernel: 2, stride: 2, transposed: true, rng: &rng)
+        up2 = Conv2D(name: "neck.upsample_2x.0", inChannels: c, outChannels: c, kernel: 2, stride: 2, transposed: true, rng: &rng)
     }
 
     var parameters: [Parameter] {
