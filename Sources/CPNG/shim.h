@@ -118,13 +118,13 @@ static inline int st_png_read_pixels(st_png_reader *reader, unsigned char *out) 
     return 0;
 }
 
-/// Writes `height` rows of `width` 8-bit RGB (channels 3) or RGBA (channels 4) pixels to a
-/// new file at `path`. On failure returns 1 with the reason in `message`
-/// (ST_PNG_MESSAGE_SIZE bytes); a partially written file may be left behind.
-/// Writes the PNG to the open file descriptor `fd` (a duplicate is closed here; `fd` stays open for the caller,
-/// which flushes it to disk and renames the file into place).
-static inline int st_png_write(int fd, const unsigned char *pixels, int width, int height,
-                               int channels, char *message) {
+/// Writes `height` rows of `width` 8-bit pixels of `channels` bytes as a PNG of `color_type` (PNG_COLOR_TYPE_RGB,
+/// _RGB_ALPHA or _PALETTE; a palette image also gets the `entries`-colour `palette`, entries × 3 bytes RGB,
+/// 1 ≤ entries ≤ 256) to the open file descriptor `fd` (a duplicate is closed here; `fd` stays open for the caller,
+/// which flushes it to disk and renames the file into place). On failure returns 1 with the reason in `message`
+/// (ST_PNG_MESSAGE_SIZE bytes).
+static inline int st_png_write_rows(int fd, const unsigned char *pixels, int width, int height, int channels,
+                                    int color_type, const unsigned char *palette, int entries, char *message) {
     int copy = dup(fd);
     FILE *file = copy >= 0 ? fdopen(copy, "wb") : NULL;
     if (file == NULL) {
@@ -146,9 +146,17 @@ static inline int st_png_write(int fd, const unsigned char *pixels, int width, i
         return 1;
     }
     png_init_io(png, file);
-    png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8,
-                 channels == 4 ? PNG_COLOR_TYPE_RGB_ALPHA : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+    png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8, color_type, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    if (color_type == PNG_COLOR_TYPE_PALETTE) {
+        png_color colors[256];
+        for (int i = 0; i < entries && i < 256; i++) {
+            colors[i].red = palette[3 * i];
+            colors[i].green = palette[3 * i + 1];
+            colors[i].blue = palette[3 * i + 2];
+        }
+        png_set_PLTE(png, info, colors, entries);
+    }
     png_write_info(png, info);
     for (int y = 0; y < height; y++) {
         png_write_row(png, pixels + (size_t)y * (size_t)width * (size_t)channels);
@@ -160,6 +168,13 @@ static inline int st_png_write(int fd, const unsigned char *pixels, int width, i
         return 1;
     }
     return 0;
+}
+
+/// Writes 8-bit RGB (channels 3) or RGBA (channels 4) pixels (see st_png_write_rows).
+static inline int st_png_write(int fd, const unsigned char *pixels, int width, int height,
+                               int channels, char *message) {
+    return st_png_write_rows(fd, pixels, width, height, channels,
+                             channels == 4 ? PNG_COLOR_TYPE_RGB_ALPHA : PNG_COLOR_TYPE_RGB, NULL, 0, message);
 }
 
 /// Label-mask variant of st_png_read_header: keeps sample VALUES instead of converting colours. Palette images
@@ -192,49 +207,8 @@ static inline int st_png_read_header_indices(st_png_reader *reader, int *width, 
 }
 
 /// Writes `height` rows of `width` 8-bit palette indices as an indexed-colour PNG with the `entries`-colour palette
-/// `palette` (entries × 3 bytes RGB, 1 ≤ entries ≤ 256) to the open descriptor `fd` (duplicated and closed here, as
-/// st_png_write). Returns 0 on success, 1 with the reason in `message`.
+/// `palette` (see st_png_write_rows).
 static inline int st_png_write_palette(int fd, const unsigned char *indices, int width, int height,
                                        const unsigned char *palette, int entries, char *message) {
-    int copy = dup(fd);
-    FILE *file = copy >= 0 ? fdopen(copy, "wb") : NULL;
-    if (file == NULL) {
-        snprintf(message, ST_PNG_MESSAGE_SIZE, "%s", strerror(errno));
-        return 1;
-    }
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, message, st_png_fail,
-                                              st_png_ignore_warning);
-    png_infop info = png != NULL ? png_create_info_struct(png) : NULL;
-    if (info == NULL) {
-        png_destroy_write_struct(&png, NULL);
-        fclose(file);
-        snprintf(message, ST_PNG_MESSAGE_SIZE, "out of memory");
-        return 1;
-    }
-    if (setjmp(png_jmpbuf(png))) {
-        png_destroy_write_struct(&png, &info);
-        fclose(file);
-        return 1;
-    }
-    png_color colors[256];
-    for (int i = 0; i < entries && i < 256; i++) {
-        colors[i].red = palette[3 * i];
-        colors[i].green = palette[3 * i + 1];
-        colors[i].blue = palette[3 * i + 2];
-    }
-    png_init_io(png, file);
-    png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8, PNG_COLOR_TYPE_PALETTE,
-                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_set_PLTE(png, info, colors, entries);
-    png_write_info(png, info);
-    for (int y = 0; y < height; y++) {
-        png_write_row(png, indices + (size_t)y * (size_t)width);
-    }
-    png_write_end(png, NULL);
-    png_destroy_write_struct(&png, &info);
-    if (fclose(file) != 0) {
-        snprintf(message, ST_PNG_MESSAGE_SIZE, "%s", strerror(errno));
-        return 1;
-    }
-    return 0;
+    return st_png_write_rows(fd, indices, width, height, 1, PNG_COLOR_TYPE_PALETTE, palette, entries, message);
 }
