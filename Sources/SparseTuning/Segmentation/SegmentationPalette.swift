@@ -1,6 +1,5 @@
 // SegmentationPalette: class colours (ADE20K's built in, PASCAL VOC's bit-interleaved colour map for other datasets)
 // and prediction images — an 8-bit indexed-colour PNG (PLTE = the palette) and a 50% overlay on the image.
-import CPNG
 import Foundation
 
 /// Palettes and prediction images of semantic segmentation.
@@ -27,27 +26,12 @@ public enum SegmentationPalette {
     ///
     /// - Throws: ``SparseTuningError`` naming `path` when it cannot be written or the palette has more than 256 colours.
     public static func writeIndexedPNG(_ prediction: LabelMap, palette: [[UInt8]], to path: String) throws {
-        guard prediction.width > 0, prediction.height > 0 else {
-            throw SparseTuningError("cannot write PNG '\(path)': invalid size \(prediction.width)×\(prediction.height)")
-        }
         guard palette.count <= 256, palette.allSatisfy({ $0.count == 3 }) else {
             throw SparseTuningError("cannot write PNG '\(path)': a palette has at most 256 RGB colours (got \(palette.count))")
         }
         var plte = [UInt8](repeating: 0, count: 256 * 3)  // (256, 3)
         for (k, colour) in palette.enumerated() { plte.replaceSubrange(3 * k..<3 * k + 3, with: colour) }
-        try AtomicFileWriter.writeFile(at: path) { file in
-            var message = [CChar](repeating: 0, count: Int(ST_PNG_MESSAGE_SIZE))
-            let status = prediction.labels.withUnsafeBufferPointer { indices in
-                plte.withUnsafeBufferPointer { colours in
-                    st_png_write_palette(file.fd, indices.baseAddress!, Int32(prediction.width), Int32(prediction.height),
-                                         colours.baseAddress!, 256, &message)
-                }
-            }
-            guard status == 0 else {
-                let reason = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                throw SparseTuningError("cannot write PNG '\(path)': \(reason)")
-            }
-        }
+        try PNGEncoder.write(indices: prediction.labels, width: prediction.width, height: prediction.height, palette: plte, to: path)
     }
 
     /// `image` blended 50% with the class colours of `prediction` (same size): out = (pixel + colour) / 2, rounded
