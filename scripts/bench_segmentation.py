@@ -18,18 +18,15 @@ peak of that precision (FLOPs: our fvcore count of the same model), peak RSS.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from bench_common import parse_json  # noqa: E402
+from bench_common import median_inference_seconds, parse_json  # noqa: E402
 
 TAG = "BENCH_SEG_CHILD "
 S, K, TS = 512, 150, [3, 6, 9]
@@ -98,17 +95,7 @@ def child(cfg: dict) -> None:
         def run(t):
             res = sr.forward(p, t, scfg)
             return head([restore(res, level) for level in levels_at])
-    amp = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if cfg["precision"] == "bf16" else contextlib.nullcontext
-    times = []
-    with torch.inference_mode(), amp():
-        for _ in range(cfg["warmup"]):
-            run(x)
-        t_start = time.perf_counter()
-        while len(times) < cfg["min_iters"] or time.perf_counter() - t_start < cfg["min_time"]:
-            t0 = time.perf_counter()
-            run(x)
-            times.append(time.perf_counter() - t0)
-    med = statistics.median(times)
+    med, _ = median_inference_seconds(run, x, cfg["precision"], cfg["warmup"], cfg["min_iters"], cfg["min_time"])
     print(TAG + json.dumps({"images_per_s": B / med, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}),
           flush=True)
 

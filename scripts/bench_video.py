@@ -26,18 +26,15 @@ Each row: clips/s (batch / median time), % of our measured matmul peak of that p
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from bench_common import parse_json  # noqa: E402
+from bench_common import median_inference_seconds, parse_json  # noqa: E402
 
 TAG = "BENCH_VIDEO_CHILD "
 MODELS = {
@@ -80,18 +77,8 @@ def child(cfg: dict) -> None:
             p[name] = torch.ones(shape) if unit else torch.randn(shape, generator=g) * 0.02
         run = lambda t: sr.forward(p, t, scfg)["logits"]  # noqa: E731
         backend = "sparse_reference.py decision 11"
-    amp = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if cfg["precision"] == "bf16" else contextlib.nullcontext
-    times = []
-    with torch.inference_mode(), amp():
-        for _ in range(cfg["warmup"]):
-            run(x)
-        t_start = time.perf_counter()
-        while len(times) < cfg["min_iters"] or time.perf_counter() - t_start < cfg["min_time"]:
-            t0 = time.perf_counter()
-            run(x)
-            times.append(time.perf_counter() - t0)
-    med = statistics.median(times)
-    print(TAG + json.dumps({"clips_per_s": B / med, "ms": 1000 * med, "iters": len(times), "backend": backend,
+    med, iters = median_inference_seconds(run, x, cfg["precision"], cfg["warmup"], cfg["min_iters"], cfg["min_time"])
+    print(TAG + json.dumps({"clips_per_s": B / med, "ms": 1000 * med, "iters": iters, "backend": backend,
                             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}), flush=True)
 
 
