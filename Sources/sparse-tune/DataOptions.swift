@@ -33,12 +33,7 @@ struct DataOptions: ParsableArguments {
 
     /// `--norm`, else the task file's normalisation (its preprocessing's mean and std), else inception.
     func normalization(task: TaskConfig?, file: String? = nil) throws -> Normalization {
-        if norm == nil, let p = task?.preprocessing { return try p.channelNormalization(file: file ?? "task file") }
-        let name = norm ?? task?.normalization ?? "inception"
-        guard let n = Normalization(name: name) else {
-            throw SparseTuningError("--norm '\(name)' is not valid; expected inception or imagenet")
-        }
-        return n
+        try resolveNormalization(flag: norm, task: task, file: file, fallback: .inception)
     }
 
     /// `--eval-resize`, else the task file's preprocessing (what it was evaluated with in training), else squash for
@@ -69,4 +64,19 @@ struct DataOptions: ParsableArguments {
     func trainSource(_ format: DatasetFormat) throws -> any ImageSource {
         try DatasetLocator.open(data, split: trainSplit ?? DatasetLocator.defaultSplits(format).train, format: format)
     }
+}
+
+/// `--norm` (`flag`), else the task file's normalisation (its preprocessing's mean and std, else its name), else
+/// `fallback` (inception for images, ImageNet's for video and segmentation, as VideoMAE and mmseg).
+func resolveNormalization(flag: String?, task: TaskConfig?, file: String?, fallback: Normalization) throws -> Normalization {
+    if let flag {
+        guard let n = Normalization(name: flag) else { throw SparseTuningError("--norm '\(flag)' is not valid; expected inception or imagenet") }
+        return n
+    }
+    if let p = task?.preprocessing { return try p.channelNormalization(file: file ?? "task file") }
+    guard let name = task?.normalization else { return fallback }
+    guard let n = Normalization(name: name) else {
+        throw SparseTuningError("\(file ?? "task file"): normalization '\(name)' is not valid; expected inception or imagenet")
+    }
+    return n
 }

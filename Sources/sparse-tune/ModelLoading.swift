@@ -270,21 +270,7 @@ extension BuiltModel {
             else if case .shortSideCrop = mode {} else { mode = .shortSideCrop(cropPct: 0.9) }
         default: throw SparseTuningError("--resize '\(resize!)' is not valid; expected crop or squash")
         }
-        let normalization: Normalization
-        if let norm {
-            guard let n = Normalization(name: norm) else {
-                throw SparseTuningError("--norm '\(norm)' is not valid; expected inception or imagenet")
-            }
-            normalization = n
-        } else if let p = task?.preprocessing {
-            normalization = try p.channelNormalization(file: file)
-        } else {
-            let name = task?.normalization ?? "inception"
-            guard let n = Normalization(name: name) else {
-                throw SparseTuningError("\(file): normalization '\(name)' is not valid; expected inception or imagenet")
-            }
-            normalization = n
-        }
+        let normalization = try resolveNormalization(flag: norm, task: task, file: file, fallback: .inception)
         return ImagePreprocessor(size: model.config.imageSize, mode: mode, normalization: normalization)
     }
 }

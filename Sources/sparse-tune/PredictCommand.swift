@@ -86,7 +86,7 @@ extension PredictCommand {
         let k = vit.config.classes
         let dataset = try VideoDataset(paths: videos, labels: videos.map { _ in 0 }, classNames: (0..<k).map { "\($0)" })
         let samples = try VideoViewSamples(dataset: dataset, sampling: settings.sampling, views: views, size: vit.config.imageSize,
-                                           normalization: try videoNormalization(built), frameTemplate: videoOptions.frameTemplate)
+                                           normalization: try resolveNormalization(flag: norm, task: built.task, file: built.taskFile, fallback: .imagenet), frameTemplate: videoOptions.frameTemplate)
         var results: [PredictJSON.Prediction] = []
         for (i, path) in videos.enumerated() {
             let floats = try samples.load(i, seed: 0, epoch: 0)  // (V, T, 3, S, S)
@@ -119,16 +119,6 @@ extension PredictCommand {
             print("\(r.video!) (\(views.clips)×\(views.crops) views)")
             for (rank, e) in r.top.enumerated() { print(String(format: "  %d. %@  %.4f", rank + 1, e.label, e.probability)) }
         }
-    }
-
-    /// `--norm`, else the task file's, else ImageNet's (the video pipelines').
-    private func videoNormalization(_ built: BuiltModel) throws -> Normalization {
-        if let norm {
-            guard let n = Normalization(name: norm) else { throw SparseTuningError("--norm '\(norm)' is not valid; expected inception or imagenet") }
-            return n
-        }
-        if let p = built.task?.preprocessing { return try p.channelNormalization(file: built.taskFile ?? "task file") }
-        return .imagenet
     }
 }
 

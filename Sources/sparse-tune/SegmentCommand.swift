@@ -70,12 +70,7 @@ struct LoadedSegmentationTask {
 
     /// `--norm`, else the task's normalisation, else ImageNet's (mmseg's).
     func normalization(flag: String?) throws -> Normalization {
-        if let flag {
-            guard let n = Normalization(name: flag) else { throw SparseTuningError("--norm '\(flag)' is not valid; expected imagenet or inception") }
-            return n
-        }
-        if let p = task.preprocessing { return try p.channelNormalization(file: taskFile ?? "task file") }
-        return .imagenet
+        try resolveNormalization(flag: flag, task: task, file: taskFile, fallback: .imagenet)
     }
 }
 

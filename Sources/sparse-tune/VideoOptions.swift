@@ -91,7 +91,6 @@ extension DataOptions {
 
     /// `--norm`, else the task file's normalisation, else ImageNet's (VideoMAE's and DyT's video pipelines).
     func videoNormalization(task: TaskConfig?, file: String?) throws -> Normalization {
-        if norm == nil && task == nil { return .imagenet }
-        return try normalization(task: task, file: file)
+        try resolveNormalization(flag: norm, task: task, file: file, fallback: .imagenet)
     }
 }

@@ -107,15 +107,7 @@ extension VisualizeCommand {
         settings.clips = 1
         settings.crops = 1
         let dataset = try VideoDataset(paths: [path], labels: [0], classNames: ["0"])
-        let normalization: Normalization
-        if let norm {
-            guard let n = Normalization(name: norm) else { throw SparseTuningError("--norm '\(norm)' is not valid; expected inception or imagenet") }
-            normalization = n
-        } else if let p = built.task?.preprocessing {
-            normalization = try p.channelNormalization(file: built.taskFile ?? "task file")
-        } else {
-            normalization = .imagenet
-        }
+        let normalization = try resolveNormalization(flag: norm, task: built.task, file: built.taskFile, fallback: .imagenet)
         let samples = try VideoViewSamples(dataset: dataset, sampling: settings.sampling, views: try settings.views(),
                                            size: cfg.imageSize, normalization: normalization, frameTemplate: videoOptions.frameTemplate)
         let frames = try samples.frames(0)  // T frames of S×S
