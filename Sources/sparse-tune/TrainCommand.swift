@@ -170,7 +170,10 @@ struct TrainCommand: ParsableCommand {
         if let weightDecay { o.weightDecay = weightDecay }
         if let warmup = s.warmupIters { o.warmupIterations = warmup }
         if let crop = s.cropSize { o.cropSize = crop }
-        if let scale = s.scale { (o.scaleLong, o.scaleShort) = try (s.parsedScale(scale)[0], s.parsedScale(scale)[1]) }
+        if let scale = s.scale {
+            let v = try s.parsedScale(scale)
+            (o.scaleLong, o.scaleShort) = (v[0], v[1])
+        }
         if let evalEvery { o.evalEvery = evalEvery }
         o.evalLimit = s.evalLimit
         if let seed { o.seed = seed }
